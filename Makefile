@@ -1,0 +1,195 @@
+# parity: one non-recursive GNU Makefile (STYLE.md §2.13).
+#   make                 static release build/parity-init (musl, deps from ci/build-static-deps.sh)
+#   make VARIANT=debug   dynamic debug build in build/debug/ (also asan, valgrind)
+#   make test            unit tests + black-box PID-1 and container tests   (README, .ci/run)
+#   make check           test + lint + ASan/UBSan run + valgrind run + static/symbol/docs checks
+VARIANT ?= release
+PARITY_VERSION := 0.1.0
+PYTHON  ?= /usr/bin/python3
+PREFIX  ?= /usr/local
+DESTDIR ?=
+V ?= 0
+
+ifeq ($(V),0)
+Q := @
+quiet = @printf '  %-8s %s\n' $(1) $(2);
+else
+Q :=
+quiet =
+endif
+
+# Static dependencies live outside the clone, keyed by the script that builds them (BUILD.md §6).
+DEPS_KEY := $(shell sha256sum ci/build-static-deps.sh | cut -c1-12)
+DEPS     ?= /var/cache/parity-deps/$(DEPS_KEY)
+DEPS_P   := $(DEPS)/x86_64-linux-musl
+DEPS_STAMP := $(DEPS_P)/.stamps/libarchive
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wvla -Wimplicit-fallthrough
+BASE_CPPFLAGS := -I. -D_GNU_SOURCE -DPARITY_VERSION='"$(PARITY_VERSION)"'
+BASE_CFLAGS   := -std=gnu11 -g $(WARN)
+HARDEN        := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+DYN_LIBS      := $(shell pkg-config --libs libcurl libcrypto libcjson libseccomp libcap zlib 2>/dev/null)
+
+ifeq ($(VARIANT),release)
+O        := build/release
+CC       := musl-gcc
+CFLAGS_V := -O2 -ffunction-sections -fdata-sections $(HARDEN) -isystem $(DEPS)/kheaders -isystem $(DEPS_P)/include
+LDFLAGS_V := -static -Wl,--gc-sections -Wl,-z,stack-size=1048576 -Wl,-z,relro,-z,now -L$(DEPS_P)/lib
+LIBS     := -lcurl -lcjson -lseccomp -lcap -lssl -lcrypto -lz -lpthread
+INIT_BIN := build/parity-init
+OBJ_DEPS := $(DEPS_STAMP)
+else ifeq ($(VARIANT),debug)
+O        := build/debug
+CC       := gcc
+CFLAGS_V := -O0
+LIBS     := $(DYN_LIBS)
+else ifeq ($(VARIANT),asan)
+O        := build/asan
+CC       := gcc
+CFLAGS_V := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS_V := -fsanitize=address,undefined
+LIBS     := $(DYN_LIBS)
+else ifeq ($(VARIANT),valgrind)
+O        := build/valgrind
+CC       := gcc
+CFLAGS_V := -O1
+LIBS     := $(DYN_LIBS)
+else
+$(error VARIANT must be release, debug, asan or valgrind)
+endif
+INIT_BIN ?= $(O)/parity-init
+
+CPPFLAGS_ALL := $(BASE_CPPFLAGS) $(CPPFLAGS)
+CFLAGS_ALL   := $(BASE_CFLAGS) $(CFLAGS_V) $(CFLAGS)
+LDFLAGS_ALL  := $(LDFLAGS_V) $(LDFLAGS)
+
+LIB_SRCS   := $(wildcard lib/*.c)
+INIT_SRCS  := $(wildcard entrypoint/*.c)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
+INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/%.o)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/unit/%)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+PROBE      := build/probe
+MANPAGE    := build/parity-init.1
+
+.PHONY: all test unit integration check lint format check-static check-symbols check-docs \
+        memcheck fuzz fuzz-replay install clean demo bench deps
+.DELETE_ON_ERROR:
+
+all: $(INIT_BIN) $(PROBE) $(MANPAGE)
+
+deps: $(DEPS_STAMP)
+
+# The key already names the script's content, so only a missing stamp triggers a build.
+$(DEPS_STAMP):
+	$(call quiet,DEPS,$(DEPS))ci/build-static-deps.sh $(DEPS)
+
+$(O)/%.o: %.c | $(OBJ_DEPS)
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(O)/libparity.a: $(LIB_OBJS)
+	$(call quiet,AR,$@)$(AR) rcs $@ $^
+
+$(INIT_BIN): $(INIT_OBJS) $(O)/libparity.a
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(INIT_OBJS) $(O)/libparity.a $(LIBS)
+
+# The probe runs inside test containers with no libc, so it is always static musl.
+$(PROBE): tests/helpers/probe.c
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+$(MANPAGE): docs/parity-init.1.scd
+	@mkdir -p $(@D)
+	$(call quiet,SCDOC,$@)scdoc <$< >$@
+
+# Unit tests link the variant's libparity.a with cmocka; they are dynamic in every variant.
+UNIT_CC      := $(if $(filter release,$(VARIANT)),gcc,$(CC))
+UNIT_LIB_DIR := $(if $(filter release,$(VARIANT)),build/debug,$(O))
+$(UNIT_LIB_DIR)/unit/%: tests/unit/%.c $(UNIT_LIB_DIR)/libparity.a
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)$(UNIT_CC) $(CPPFLAGS_ALL) $(BASE_CFLAGS) $(if $(filter release,$(VARIANT)),,$(CFLAGS_V)) \
+	    -Wno-missing-prototypes -o $@ $< $(UNIT_LIB_DIR)/libparity.a -lcmocka $(DYN_LIBS) $(LDFLAGS_V:-static=)
+
+ifeq ($(VARIANT),release)
+build/debug/libparity.a: $(LIB_SRCS) $(wildcard lib/*.h)
+	$(Q)$(MAKE) --no-print-directory VARIANT=debug build/debug/libparity.a
+endif
+
+UNIT_TARGETS := $(UNIT_SRCS:tests/unit/%.c=$(UNIT_LIB_DIR)/unit/%)
+
+unit: $(UNIT_TARGETS)
+	$(Q)tests/run-unit.sh $(UNIT_TARGETS)
+
+integration: $(INIT_BIN) $(PROBE)
+	$(Q)PARITY_INIT=$(INIT_BIN) PARITY_PROBE=$(PROBE) $(PYTHON) -m pytest -q $(PYTEST_ARGS) tests/integration
+
+test: all unit integration
+
+# Fuzz targets: replayed over their corpus by a plain main() in every variant (gcc), and
+# fuzzed for real by `make fuzz` with clang's libFuzzer.
+$(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(UNIT_LIB_DIR)/libparity.a
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)$(UNIT_CC) $(CPPFLAGS_ALL) $(BASE_CFLAGS) $(if $(filter release,$(VARIANT)),,$(CFLAGS_V)) \
+	    -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c $(UNIT_LIB_DIR)/libparity.a $(DYN_LIBS) $(LDFLAGS_V:-static=)
+
+fuzz-replay: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do t=$$(basename $$f); $$f tests/fuzz/corpus/$${t#fuzz_} || exit 1; done
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)mkdir -p build/fuzz
+	$(Q)for src in $(FUZZ_SRCS); do t=$$(basename $$src .c); \
+	    clang $(BASE_CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	        -o build/fuzz/$$t $$src $(LIB_SRCS) $(DYN_LIBS) || exit 1; \
+	    mkdir -p build/fuzz/corpus-$$t; \
+	    build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=1 build/fuzz/corpus-$$t tests/fuzz/corpus/$${t#fuzz_} || exit 1; \
+	done
+
+lint:
+	$(Q)tests/lint.sh
+
+format:
+	$(Q)clang-format -i $(LIB_SRCS) $(wildcard lib/*.h) $(INIT_SRCS) $(wildcard entrypoint/*.h) \
+	    $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/replay.c tests/helpers/probe.c
+
+check-static: build/parity-init
+	$(Q)file build/parity-init | grep -q 'statically linked' || { echo "build/parity-init is not static"; exit 1; }
+	$(Q)! readelf -d build/parity-init 2>/dev/null | grep -q 'Dynamic section' || { echo "build/parity-init has a dynamic section"; exit 1; }
+	$(Q)! readelf -l build/parity-init | grep -q 'INTERP' || { echo "build/parity-init has an interpreter"; exit 1; }
+	@echo "check-static: build/parity-init is fully static"
+
+check-symbols: $(O)/libparity.a
+	$(Q)tests/check-symbols.sh $(O)/libparity.a
+
+check-docs: $(MANPAGE)
+	$(Q)tests/check-docs.sh
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no
+memcheck:
+	$(Q)$(MAKE) --no-print-directory VARIANT=valgrind build/valgrind/parity-init $(PROBE)
+	$(Q)PARITY_INIT=build/valgrind/parity-init PARITY_INIT_WRAPPER="$(VALGRIND)" PARITY_PROBE=$(PROBE) \
+	    $(PYTHON) -m pytest -q -m "not slow" tests/integration/test_pid1.py
+
+check: test lint check-static check-symbols check-docs
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan unit fuzz-replay build/asan/parity-init
+	$(Q)PARITY_INIT=build/asan/parity-init PARITY_PROBE=$(PROBE) $(PYTHON) -m pytest -q tests/integration/test_pid1.py
+	$(Q)$(MAKE) --no-print-directory memcheck
+
+install: build/parity-init $(MANPAGE)
+	install -D -m 0755 build/parity-init $(DESTDIR)$(PREFIX)/bin/parity-init
+	ln -sf parity-init $(DESTDIR)$(PREFIX)/bin/train
+	ln -sf parity-init $(DESTDIR)$(PREFIX)/bin/serve
+	install -D -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/parity-init.1
+
+bench: build/parity-init
+	$(Q)bench/startup.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(INIT_OBJS:.o=.d)

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* fork + exec with the exec result reported over a close-on-exec pipe. */
+#include "entrypoint/spawn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int spawn_exec_failure_status(int exec_errno)
+{
+    /* The shell's convention, as tini uses it: 127 not found, 126 found but not runnable. */
+    return exec_errno == ENOENT || exec_errno == ENOTDIR ? 127 : 126;
+}
+
+/* Runs in the child: only async-signal-safe calls from here to exec. */
+static void __attribute__((noreturn)) child_exec(const struct spawn_request *req, int report_fd)
+{
+    int e;
+
+    setpgid(0, 0);
+    /* SIGTTOU is still ignored here, so a background group may take the terminal. */
+    if (req->take_terminal)
+        tcsetpgrp(STDIN_FILENO, getpid());
+    signals_restore_for_child(req->sigs);
+    execvp(req->argv[0], req->argv);
+    e = errno;
+    while (write(report_fd, &e, sizeof(e)) < 0 && errno == EINTR)
+        ;
+    _exit(spawn_exec_failure_status(e));
+}
+
+int spawn_child(const struct spawn_request *req, pid_t *pid, int *exec_errno, struct perr *err)
+{
+    int fds[2], e = 0;
+    ssize_t n;
+    pid_t p;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return perr_sys(err, "creating the exec status pipe");
+    p = fork();
+    if (p < 0) {
+        perr_sys(err, "forking the child");
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (p == 0)
+        child_exec(req, fds[1]);
+    close(fds[1]);
+    /* Both sides set the group, so neither a signal nor tcsetpgrp can race the child's exec. */
+    setpgid(p, p);
+    /* EOF means exec succeeded: the pipe closed on exec. */
+    do {
+        n = read(fds[0], &e, sizeof(e));
+    } while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    *pid = p;
+    *exec_errno = n == (ssize_t)sizeof(e) ? e : 0;
+    return 0;
+}
+
+static void close_if_inherited(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+
+    if (flags >= 0 && !(flags & FD_CLOEXEC))
+        close(fd);
+}
+
+void spawn_close_inherited_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct rlimit rl;
+    struct dirent *de;
+
+    if (d) {
+        int self = dirfd(d);
+        while ((de = readdir(d))) {
+            char *end;
+            long fd = strtol(de->d_name, &end, 10);
+            if (*end == '\0' && end != de->d_name && fd >= 3 && fd != self)
+                close_if_inherited((int)fd);
+        }
+        closedir(d);
+        return;
+    }
+    /* No /proc (an unusual runtime): walk the possible range instead. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
+        rl.rlim_cur = 65536;
+    for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
+        close_if_inherited(fd);
+}

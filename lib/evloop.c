@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* epoll loop for PID 1: every source is an fd, so signals, sockets and timers wait together. */
+#include "lib/evloop.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define EVLOOP_MAX_SOURCES 256
+#define EVLOOP_BATCH       32
+
+struct evloop_timer {
+    struct evloop *loop;
+    int fd;
+    evloop_timer_fn *fn;
+    void *ctx;
+};
+
+struct source {
+    int fd; /* -1 when the slot is free */
+    evloop_fd_fn *fn;
+    void *ctx;
+    struct evloop_timer *timer; /* set when this source is a timer */
+};
+
+struct evloop {
+    int epfd;
+    struct source sources[EVLOOP_MAX_SOURCES];
+};
+
+struct evloop *evloop_new(struct perr *err)
+{
+    struct evloop *loop = calloc(1, sizeof(*loop));
+
+    if (!loop) {
+        perr_set(err, PERR_NOMEM, "out of memory creating the event loop");
+        return NULL;
+    }
+    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++)
+        loop->sources[i].fd = -1;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        perr_sys(err, "creating the event loop (epoll_create1)");
+        free(loop);
+        return NULL;
+    }
+    return loop;
+}
+
+void evloop_free(struct evloop *loop)
+{
+    if (!loop)
+        return;
+    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        struct evloop_timer *t = loop->sources[i].timer;
+        if (t) {
+            close(t->fd);
+            free(t);
+        }
+    }
+    close(loop->epfd);
+    free(loop);
+}
+
+static struct source *add_source(struct evloop *loop, int fd, uint32_t events, struct perr *err)
+{
+    struct epoll_event ev = {.events = events};
+
+    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        struct source *s = &loop->sources[i];
+        if (s->fd >= 0)
+            continue;
+        ev.data.ptr = s;
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            perr_sys(err, "watching fd %d", fd);
+            return NULL;
+        }
+        s->fd = fd;
+        return s;
+    }
+    perr_set(err, PERR_LIMIT, "event loop is full (%d sources)", EVLOOP_MAX_SOURCES);
+    return NULL;
+}
+
+int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx,
+                  struct perr *err)
+{
+    struct source *s = add_source(loop, fd, events, err);
+
+    if (!s)
+        return -1;
+    s->fn = fn;
+    s->ctx = ctx;
+    s->timer = NULL;
+    return 0;
+}
+
+void evloop_del_fd(struct evloop *loop, int fd)
+{
+    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        struct source *s = &loop->sources[i];
+        if (s->fd == fd && !s->timer) {
+            epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+            s->fd = -1;
+            return;
+        }
+    }
+}
+
+struct evloop_timer *evloop_timer_new(struct evloop *loop, evloop_timer_fn *fn, void *ctx,
+                                      struct perr *err)
+{
+    struct evloop_timer *t = calloc(1, sizeof(*t));
+    struct source *s;
+
+    if (!t) {
+        perr_set(err, PERR_NOMEM, "out of memory creating a timer");
+        return NULL;
+    }
+    t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (t->fd < 0) {
+        perr_sys(err, "creating a timer (timerfd_create)");
+        free(t);
+        return NULL;
+    }
+    s = add_source(loop, t->fd, EPOLLIN, err);
+    if (!s) {
+        close(t->fd);
+        free(t);
+        return NULL;
+    }
+    t->loop = loop;
+    t->fn = fn;
+    t->ctx = ctx;
+    s->timer = t;
+    return t;
+}
+
+int evloop_timer_arm(struct evloop_timer *t, uint64_t delay_ms, struct perr *err)
+{
+    struct itimerspec its = {0};
+
+    /* An all-zero it_value disarms, so "now" is expressed as one nanosecond. */
+    its.it_value.tv_sec = (time_t)(delay_ms / 1000);
+    its.it_value.tv_nsec = (long)(delay_ms % 1000) * 1000000L;
+    if (delay_ms == 0)
+        its.it_value.tv_nsec = 1;
+    if (timerfd_settime(t->fd, 0, &its, NULL) < 0)
+        return perr_sys(err, "arming a timer");
+    return 0;
+}
+
+void evloop_timer_disarm(struct evloop_timer *t)
+{
+    struct itimerspec its = {0};
+    uint64_t expirations;
+
+    timerfd_settime(t->fd, 0, &its, NULL);
+    /* Drop an expiry that happened before disarming, so it is not dispatched later. */
+    while (read(t->fd, &expirations, sizeof(expirations)) < 0 && errno == EINTR)
+        ;
+}
+
+static void dispatch(struct source *s, uint32_t events)
+{
+    if (s->timer) {
+        uint64_t expirations;
+        ssize_t n = read(s->fd, &expirations, sizeof(expirations));
+        if (n == (ssize_t)sizeof(expirations))
+            s->timer->fn(s->timer->ctx, s->timer);
+        return;
+    }
+    s->fn(s->ctx, s->fd, events);
+}
+
+int evloop_run_once(struct evloop *loop, struct perr *err)
+{
+    struct epoll_event evs[EVLOOP_BATCH];
+    int n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH, -1);
+
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        return perr_sys(err, "waiting for events (epoll_wait)");
+    }
+    for (int i = 0; i < n; i++) {
+        struct source *s = evs[i].data.ptr;
+        if (s->fd >= 0)
+            dispatch(s, evs[i].events);
+    }
+    return 0;
+}
