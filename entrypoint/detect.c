@@ -60,7 +60,8 @@ int detect_platform(const char *forced, const char *ml_root, struct detection *d
         }
         return perr_set(err, PERR_USAGE,
                         "unknown platform '%s'; use sagemaker-training, sagemaker-processing, "
-                        "sagemaker-hosting, eks or local", forced);
+                        "sagemaker-hosting, eks or local",
+                        forced);
     }
     if (getenv("TRAINING_JOB_ARN"))
         found(d, PLATFORM_SAGEMAKER_TRAINING, "env TRAINING_JOB_ARN");

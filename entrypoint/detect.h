@@ -21,8 +21,8 @@ struct detection {
 };
 
 /* Detects the platform, or takes `forced` (a platform name) when it is not NULL. */
-PARITY_MUST_CHECK int detect_platform(const char *forced, const char *ml_root, struct detection *d,
-                                      struct perr *err);
+PARITY_MUST_CHECK int
+detect_platform(const char *forced, const char *ml_root, struct detection *d, struct perr *err);
 
 const char *detect_platform_name(enum platform p);
 

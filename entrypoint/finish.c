@@ -47,11 +47,14 @@ int finish_report(int wait_status, const struct oom_baseline *b, uint64_t run_ms
 
     if (WIFSIGNALED(wait_status)) {
         int sig = WTERMSIG(wait_status);
-        log_warn(PHASE, "child killed by signal signal=%d signal_name=%s exit_code=%d oom_kill=%s duration_ms=%llu",
-                 sig, signals_name(sig, name, sizeof(name)), code,
-                 sig == SIGKILL ? oom_verdict(b) : "no", (unsigned long long)run_ms);
+        log_warn(
+            PHASE,
+            "child killed by signal signal=%d signal_name=%s exit_code=%d oom_kill=%s duration_ms=%llu",
+            sig, signals_name(sig, name, sizeof(name)), code,
+            sig == SIGKILL ? oom_verdict(b) : "no", (unsigned long long)run_ms);
     } else {
-        log_info(PHASE, "child exited exit_code=%d duration_ms=%llu", code, (unsigned long long)run_ms);
+        log_info(PHASE, "child exited exit_code=%d duration_ms=%llu", code,
+                 (unsigned long long)run_ms);
     }
     return code;
 }

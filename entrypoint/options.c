@@ -36,29 +36,30 @@ static const struct option long_options[] = {
 
 void options_usage(const char *prog)
 {
-    printf("Usage: %s [OPTIONS] [--] COMMAND [ARG...]\n"
-           "\n"
-           "Runs COMMAND as PID 1's child: forwards signals to its process group, reaps zombies,\n"
-           "and exits with its status (128+N if killed by signal N).\n"
-           "\n"
-           "Options (environment twin in brackets):\n"
-           "  --grace-seconds N   SIGKILL the group N s after SIGTERM/SIGINT [PARITY_GRACE_SECONDS]\n"
-           "                      (default from the platform: sagemaker-training 110,\n"
-           "                      sagemaker-processing 110, sagemaker-hosting 25, eks 25, local 10)\n"
-           "  --reap-seconds N    after the child exits, wait N s for the rest of its group\n"
-           "                      after SIGTERM before SIGKILL (default 5) [PARITY_REAP_SECONDS]\n"
-           "  --single-child      forward signals to the child only [PARITY_SINGLE_CHILD=1]\n"
-           "  --platform NAME     sagemaker-training, sagemaker-processing, sagemaker-hosting,\n"
-           "                      eks or local, instead of detecting it [PARITY_PLATFORM]\n"
-           "  --log-format FMT    text or json (default text) [PARITY_LOG_FORMAT]\n"
-           "  --log-level LEVEL   error, warn, info or debug (default info) [PARITY_LOG_LEVEL]\n"
-           "  -v, --verbose       same as --log-level debug\n"
-           "  -h, --help          show this help and exit\n"
-           "  -V, --version       show versions and exit\n"
-           "\n"
-           "Exit status: the child's; 128+N if it was killed by signal N; 125 if parity-init\n"
-           "failed before starting it; 126 if COMMAND is not executable; 127 if not found.\n",
-           prog);
+    printf(
+        "Usage: %s [OPTIONS] [--] COMMAND [ARG...]\n"
+        "\n"
+        "Runs COMMAND as PID 1's child: forwards signals to its process group, reaps zombies,\n"
+        "and exits with its status (128+N if killed by signal N).\n"
+        "\n"
+        "Options (environment twin in brackets):\n"
+        "  --grace-seconds N   SIGKILL the group N s after SIGTERM/SIGINT [PARITY_GRACE_SECONDS]\n"
+        "                      (default from the platform: sagemaker-training 110,\n"
+        "                      sagemaker-processing 110, sagemaker-hosting 25, eks 25, local 10)\n"
+        "  --reap-seconds N    after the child exits, wait N s for the rest of its group\n"
+        "                      after SIGTERM before SIGKILL (default 5) [PARITY_REAP_SECONDS]\n"
+        "  --single-child      forward signals to the child only [PARITY_SINGLE_CHILD=1]\n"
+        "  --platform NAME     sagemaker-training, sagemaker-processing, sagemaker-hosting,\n"
+        "                      eks or local, instead of detecting it [PARITY_PLATFORM]\n"
+        "  --log-format FMT    text or json (default text) [PARITY_LOG_FORMAT]\n"
+        "  --log-level LEVEL   error, warn, info or debug (default info) [PARITY_LOG_LEVEL]\n"
+        "  -v, --verbose       same as --log-level debug\n"
+        "  -h, --help          show this help and exit\n"
+        "  -V, --version       show versions and exit\n"
+        "\n"
+        "Exit status: the child's; 128+N if it was killed by signal N; 125 if parity-init\n"
+        "failed before starting it; 126 if COMMAND is not executable; 127 if not found.\n",
+        prog);
 }
 
 static int parse_seconds(const char *s, const char *name, uint64_t *out, struct perr *err)
@@ -83,11 +84,14 @@ static int read_environment(struct options *o, struct perr *err)
 {
     const char *v;
 
-    if ((v = getenv("PARITY_GRACE_SECONDS")) && parse_seconds(v, "PARITY_GRACE_SECONDS", &o->grace_s, err) < 0)
+    if ((v = getenv("PARITY_GRACE_SECONDS")) &&
+        parse_seconds(v, "PARITY_GRACE_SECONDS", &o->grace_s, err) < 0)
         return -1;
-    if ((v = getenv("PARITY_REAP_SECONDS")) && parse_seconds(v, "PARITY_REAP_SECONDS", &o->reap_s, err) < 0)
+    if ((v = getenv("PARITY_REAP_SECONDS")) &&
+        parse_seconds(v, "PARITY_REAP_SECONDS", &o->reap_s, err) < 0)
         return -1;
-    if ((v = getenv("PARITY_SINGLE_CHILD")) && parse_bool(v, "PARITY_SINGLE_CHILD", &o->single_child, err) < 0)
+    if ((v = getenv("PARITY_SINGLE_CHILD")) &&
+        parse_bool(v, "PARITY_SINGLE_CHILD", &o->single_child, err) < 0)
         return -1;
     if ((v = getenv("PARITY_PLATFORM")) && *v)
         o->platform = v;
@@ -121,9 +125,12 @@ static int apply_flag(struct options *o, int c, const char *arg, struct perr *er
         o->platform = arg;
         return 0;
     case OPT_LOG_FORMAT:
-        return log_format_parse(arg, &o->log_format, err) < 0 ? perr_wrap(err, "invalid --log-format") : 0;
+        return log_format_parse(arg, &o->log_format, err) < 0
+                   ? perr_wrap(err, "invalid --log-format")
+                   : 0;
     case OPT_LOG_LEVEL:
-        return log_level_parse(arg, &o->log_level, err) < 0 ? perr_wrap(err, "invalid --log-level") : 0;
+        return log_level_parse(arg, &o->log_level, err) < 0 ? perr_wrap(err, "invalid --log-level")
+                                                            : 0;
     default:
         return perr_set(err, PERR_USAGE, "unexpected option code %d", c);
     }
@@ -148,7 +155,8 @@ int options_parse(int argc, char **argv, struct options *o, struct perr *err)
     while ((c = getopt_long(argc, argv, "+hVv", long_options, NULL)) != -1) {
         if (c == '?' || c == ':') {
             const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-            return perr_set(err, PERR_USAGE, "unknown option or missing value in '%s'; see --help", bad);
+            return perr_set(err, PERR_USAGE, "unknown option or missing value in '%s'; see --help",
+                            bad);
         }
         if (apply_flag(o, c, optarg, err) < 0)
             return -1;
@@ -156,7 +164,8 @@ int options_parse(int argc, char **argv, struct options *o, struct perr *err)
     if (o->action != OPTIONS_RUN)
         return 0;
     if (optind >= argc)
-        return perr_set(err, PERR_USAGE, "no command given; usage: parity-init [OPTIONS] [--] COMMAND [ARG...]");
+        return perr_set(err, PERR_USAGE,
+                        "no command given; usage: parity-init [OPTIONS] [--] COMMAND [ARG...]");
     o->command = argv + optind;
     return 0;
 }

@@ -12,20 +12,20 @@
 #define OPTIONS_UNSET UINT64_MAX
 
 enum options_action {
-    OPTIONS_RUN = 0,   /* supervise COMMAND */
-    OPTIONS_HELP,      /* print usage and exit 0 */
-    OPTIONS_VERSION,   /* print versions and exit 0 */
+    OPTIONS_RUN = 0, /* supervise COMMAND */
+    OPTIONS_HELP,    /* print usage and exit 0 */
+    OPTIONS_VERSION, /* print versions and exit 0 */
 };
 
 struct options {
     enum options_action action;
-    uint64_t grace_s;         /* OPTIONS_UNSET: the platform default decides */
-    uint64_t reap_s;          /* wait for leftover group members after the child exits */
-    bool single_child;        /* forward signals to the child only, not its process group */
-    const char *platform;     /* forced platform name, or NULL to detect */
+    uint64_t grace_s;     /* OPTIONS_UNSET: the platform default decides */
+    uint64_t reap_s;      /* wait for leftover group members after the child exits */
+    bool single_child;    /* forward signals to the child only, not its process group */
+    const char *platform; /* forced platform name, or NULL to detect */
     enum log_level log_level;
     enum log_format log_format;
-    char **command;           /* NULL-terminated argv of the child, points into argv */
+    char **command; /* NULL-terminated argv of the child, points into argv */
 };
 
 /*

@@ -20,8 +20,8 @@ struct spawn_request {
  * child exists; *exec_errno is 0 if exec succeeded, or the errno of the failed exec, in which
  * case the child exits 127 (not found) or 126 (not executable) and must still be reaped.
  */
-PARITY_MUST_CHECK int spawn_child(const struct spawn_request *req, pid_t *pid, int *exec_errno,
-                                  struct perr *err);
+PARITY_MUST_CHECK int
+spawn_child(const struct spawn_request *req, pid_t *pid, int *exec_errno, struct perr *err);
 
 /* The exit status a failed exec maps to: 127 for not found, 126 otherwise. */
 int spawn_exec_failure_status(int exec_errno);

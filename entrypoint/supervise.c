@@ -37,7 +37,8 @@ static void start_reaping(struct supervisor *s)
     struct perr err = {0};
 
     s->reaping = true;
-    log_info(PHASE, "child exited; stopping the rest of its process group pgid=%ld reap_seconds=%llu",
+    log_info(PHASE,
+             "child exited; stopping the rest of its process group pgid=%ld reap_seconds=%llu",
              (long)s->child, (unsigned long long)s->reap_s);
     kill(-s->child, SIGTERM);
     kill(-s->child, SIGCONT); /* a stopped process cannot act on SIGTERM */
@@ -78,7 +79,8 @@ static void forward(struct supervisor *s, int sig)
     char name[32];
 
     if (kill(target, sig) < 0 && errno != ESRCH)
-        log_warn(PHASE, "forwarding %s failed errno=%d", signals_name(sig, name, sizeof(name)), errno);
+        log_warn(PHASE, "forwarding %s failed errno=%d", signals_name(sig, name, sizeof(name)),
+                 errno);
     else
         log_debug(PHASE, "forwarded %s to %s %ld", signals_name(sig, name, sizeof(name)),
                   target < 0 ? "group" : "pid", (long)s->child);
@@ -114,7 +116,8 @@ static void on_grace(void *ctx, struct evloop_timer *t)
     (void)t;
     if (!group_alive(s->child))
         return;
-    log_warn(PHASE, "grace period over; sending SIGKILL to the process group grace_seconds=%llu pgid=%ld",
+    log_warn(PHASE,
+             "grace period over; sending SIGKILL to the process group grace_seconds=%llu pgid=%ld",
              (unsigned long long)s->grace_s, (long)s->child);
     kill(-s->child, SIGKILL);
 }
@@ -126,8 +129,10 @@ static void on_reap(void *ctx, struct evloop_timer *t)
     (void)t;
     if (!group_alive(s->child))
         return;
-    log_warn(PHASE, "processes of the child's group outlived reap-seconds; sending SIGKILL reap_seconds=%llu pgid=%ld",
-             (unsigned long long)s->reap_s, (long)s->child);
+    log_warn(
+        PHASE,
+        "processes of the child's group outlived reap-seconds; sending SIGKILL reap_seconds=%llu pgid=%ld",
+        (unsigned long long)s->reap_s, (long)s->child);
     kill(-s->child, SIGKILL);
 }
 

@@ -15,7 +15,8 @@ int cgroup_keyed_value(const char *text, const char *key, uint64_t *out, struct 
 {
     size_t klen = strlen(key);
 
-    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
             char *end;
             unsigned long long v = strtoull(line + klen + 1, &end, 10);
@@ -33,7 +34,8 @@ static int cgroup_path(const char *text, const char *tag, char *out, size_t out_
 {
     size_t tlen = strlen(tag);
 
-    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         const char *p = strstr(line, tag);
         const char *nl = strchr(line, '\n');
         size_t n;
@@ -68,7 +70,9 @@ static int read_key(const char *path, const char *key, uint64_t *out, struct per
     return 0;
 }
 
-int cgroup_oom_kills(const char *sysfs_root, const char *proc_self_cgroup, uint64_t *out,
+int cgroup_oom_kills(const char *sysfs_root,
+                     const char *proc_self_cgroup,
+                     uint64_t *out,
                      struct perr *err)
 {
     char rel[1024], path[2048];
@@ -81,7 +85,8 @@ int cgroup_oom_kills(const char *sysfs_root, const char *proc_self_cgroup, uint6
         buf_cleanup(&self);
         return -1;
     }
-    /* A container's cgroup namespace shows "/" as its own cgroup; the file then sits at the root. */
+    /* A container's cgroup namespace shows "/" as its own cgroup; the file then sits at the root.
+     */
     if (cgroup_path(self.data, "0::", rel, sizeof(rel)) == 0) {
         found = true;
         snprintf(path, sizeof(path), "%s%s/memory.events", sysfs_root, strcmp(rel, "/") ? rel : "");

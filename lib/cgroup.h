@@ -12,11 +12,13 @@
  * `sysfs_root` (normally "/sys/fs/cgroup") and the cgroup path in `proc_self_cgroup` (normally
  * "/proc/self/cgroup"). Fails when neither cgroup v2 nor v1 memory accounting is readable.
  */
-PARITY_MUST_CHECK int cgroup_oom_kills(const char *sysfs_root, const char *proc_self_cgroup,
-                                       uint64_t *out, struct perr *err);
+PARITY_MUST_CHECK int cgroup_oom_kills(const char *sysfs_root,
+                                       const char *proc_self_cgroup,
+                                       uint64_t *out,
+                                       struct perr *err);
 
 /* Finds `key N` in a flat-keyed cgroup file's text (memory.events, memory.oom_control). */
-PARITY_MUST_CHECK int cgroup_keyed_value(const char *text, const char *key, uint64_t *out,
-                                         struct perr *err);
+PARITY_MUST_CHECK int
+cgroup_keyed_value(const char *text, const char *key, uint64_t *out, struct perr *err);
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef PARITY_ERR_H
 #define PARITY_ERR_H
 
-#define PARITY_MUST_CHECK __attribute__((warn_unused_result))
+#define PARITY_MUST_CHECK        __attribute__((warn_unused_result))
 #define PARITY_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 enum perr_code {

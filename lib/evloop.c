@@ -86,8 +86,8 @@ static struct source *add_source(struct evloop *loop, int fd, uint32_t events, s
     return NULL;
 }
 
-int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx,
-                  struct perr *err)
+int evloop_add_fd(
+    struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx, struct perr *err)
 {
     struct source *s = add_source(loop, fd, events, err);
 
@@ -111,8 +111,8 @@ void evloop_del_fd(struct evloop *loop, int fd)
     }
 }
 
-struct evloop_timer *evloop_timer_new(struct evloop *loop, evloop_timer_fn *fn, void *ctx,
-                                      struct perr *err)
+struct evloop_timer *
+evloop_timer_new(struct evloop *loop, evloop_timer_fn *fn, void *ctx, struct perr *err)
 {
     struct evloop_timer *t = calloc(1, sizeof(*t));
     struct source *s;

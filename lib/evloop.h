@@ -22,15 +22,15 @@ PARITY_MUST_CHECK struct evloop *evloop_new(struct perr *err);
 void evloop_free(struct evloop *loop);
 
 /* Watches fd for events; the loop does not take ownership of fd. */
-PARITY_MUST_CHECK int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn,
-                                    void *ctx, struct perr *err);
+PARITY_MUST_CHECK int evloop_add_fd(
+    struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx, struct perr *err);
 
 /* Stops watching fd (before the caller closes it). */
 void evloop_del_fd(struct evloop *loop, int fd);
 
 /* Creates a disarmed timer owned by the loop. */
-PARITY_MUST_CHECK struct evloop_timer *evloop_timer_new(struct evloop *loop, evloop_timer_fn *fn,
-                                                        void *ctx, struct perr *err);
+PARITY_MUST_CHECK struct evloop_timer *
+evloop_timer_new(struct evloop *loop, evloop_timer_fn *fn, void *ctx, struct perr *err);
 
 /* Arms (or re-arms) a one-shot timer to fire after delay_ms; 0 fires at the next dispatch. */
 PARITY_MUST_CHECK int evloop_timer_arm(struct evloop_timer *t, uint64_t delay_ms, struct perr *err);

@@ -114,6 +114,7 @@ static void sleep_ms(long ms)
 }
 
 /* Sleeps out the probe's lifetime, then exits: the "stay alive until killed" of every mode. */
+static void linger(void) __attribute__((noreturn));
 static void linger(void)
 {
     long long deadline = monotonic_ms() + LIFETIME_S * 1000LL;
@@ -369,6 +370,7 @@ static int print_json_array(char **v)
 static int cmd_argv(int argc, char **argv)
 {
     (void)argc;
+    /* argv is main's argv + 2, so argv - 2 is the whole vector. */
     return print_json_array(argv - 2);
 }
 
@@ -392,12 +394,12 @@ static void count_children(pid_t parent, int *alive, int *zombies)
         die("opendir /proc: %s", strerror(errno));
     while ((d = readdir(dir)) != NULL) {
         char path[64], buf[512], state;
-        int ppid;
+        int pid = atoi(d->d_name), ppid;
         FILE *f;
 
-        if (d->d_name[0] < '1' || d->d_name[0] > '9' || atoi(d->d_name) == getpid())
+        if (pid <= 0 || pid == getpid())
             continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
         f = fopen(path, "r");
         if (f == NULL)
             continue;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every exported symbol of libparity.a must carry a known module prefix (STYLE.md §2.2).
+set -euo pipefail
+lib=${1:?usage: $0 libparity.a}
+prefixes='perr_|log_|buf_|json_|num_|cgroup_|evloop_'
+bad=$(nm -g --defined-only "$lib" | awk 'NF == 3 {print $3}' | grep -Ev "^($prefixes)" || true)
+if [ -n "$bad" ]; then
+    echo "check-symbols: symbols without a module prefix in $lib:" >&2
+    echo "$bad" >&2
+    exit 1
+fi
+echo "check-symbols: $(nm -g --defined-only "$lib" | awk 'NF == 3' | wc -l) exported symbols, all prefixed"
