@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* Python 3 formatting rules reproduced in C (float repr, json.dumps, str/repr, upper). */
+#include "lib/pyfmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/unicase_table.h"
+
+#define PYFMT_MAX_DEPTH 64
+
+void pyfmt_float_repr(double v, char out[32])
+{
+    char sci[40], digits[20];
+    int ndig = 0, exp10, decpt, n = 0;
+
+    if (isnan(v)) {
+        snprintf(out, 32, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, 32, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    /* Shortest digit string that reads back as the same double: Python's repr. */
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    for (const char *p = sci; *p && *p != 'e'; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits[ndig++] = *p;
+    }
+    exp10 = (int)strtol(strchr(sci, 'e') + 1, NULL, 10);
+    while (ndig > 1 && digits[ndig - 1] == '0')
+        ndig--;
+    digits[ndig] = '\0';
+    decpt = exp10 + 1;
+    if (signbit(v))
+        out[n++] = '-';
+    if (decpt <= -4 || decpt > 16) {
+        out[n++] = digits[0];
+        if (ndig > 1)
+            n += snprintf(out + n, (size_t)(32 - n), ".%s", digits + 1);
+        snprintf(out + n, (size_t)(32 - n), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    } else if (decpt <= 0) {
+        n += snprintf(out + n, (size_t)(32 - n), "0.");
+        for (int i = 0; i < -decpt; i++)
+            out[n++] = '0';
+        snprintf(out + n, (size_t)(32 - n), "%s", digits);
+    } else if (decpt >= ndig) {
+        n += snprintf(out + n, (size_t)(32 - n), "%s", digits);
+        for (int i = ndig; i < decpt; i++)
+            out[n++] = '0';
+        snprintf(out + n, (size_t)(32 - n), ".0");
+    } else {
+        snprintf(out + n, (size_t)(32 - n), "%.*s.%s", decpt, digits, digits + decpt);
+    }
+}
+
+size_t pyfmt_utf8_decode(const char *s, size_t len, unsigned int *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n;
+    unsigned int c;
+
+    if (u[0] < 0x80) {
+        *cp = u[0];
+        return 1;
+    }
+    if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+        n = 2;
+        c = u[0] & 0x1f;
+    } else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+        n = 3;
+        c = u[0] & 0x0f;
+    } else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+        n = 4;
+        c = u[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (u[i] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+static int put_cp_utf8(struct buf *b, unsigned int cp, struct perr *err)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    return buf_append(b, u, n, err);
+}
+
+/* The number as Python holds it after json.loads: int text, or a float's repr. */
+static int put_number(struct buf *b, const struct jdoc *v, bool json_form, struct perr *err)
+{
+    char f[32];
+
+    if (jdoc_number_is_int(v)) {
+        /* Python ints print without sign when zero; JSON forbids other leading zeros. */
+        if (strcmp(v->text, "-0") == 0)
+            return buf_append_str(b, "0", err);
+        return buf_append(b, v->text, v->text_len, err);
+    }
+    pyfmt_float_repr(strtod(v->text, NULL), f);
+    if (json_form) {
+        if (strcmp(f, "nan") == 0)
+            return buf_append_str(b, "NaN", err);
+        if (strcmp(f, "inf") == 0)
+            return buf_append_str(b, "Infinity", err);
+        if (strcmp(f, "-inf") == 0)
+            return buf_append_str(b, "-Infinity", err);
+    }
+    return buf_append_str(b, f, err);
+}
+
+/* A JSON string with ensure_ascii: non-ASCII as \uXXXX (surrogate pairs above the BMP). */
+static int put_json_string(struct buf *b, const char *s, size_t len, struct perr *err)
+{
+    if (buf_append(b, "\"", 1, err) < 0)
+        return -1;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned int cp;
+        size_t n = 1;
+        int rc;
+
+        if (c == '"')
+            rc = buf_append(b, "\\\"", 2, err);
+        else if (c == '\\')
+            rc = buf_append(b, "\\\\", 2, err);
+        else if (c == '\n')
+            rc = buf_append(b, "\\n", 2, err);
+        else if (c == '\r')
+            rc = buf_append(b, "\\r", 2, err);
+        else if (c == '\t')
+            rc = buf_append(b, "\\t", 2, err);
+        else if (c == '\b')
+            rc = buf_append(b, "\\b", 2, err);
+        else if (c == '\f')
+            rc = buf_append(b, "\\f", 2, err);
+        else if (c >= 0x20 && c < 0x7f)
+            rc = buf_append(b, s + i, 1, err);
+        else {
+            n = c < 0x80 ? 1 : pyfmt_utf8_decode(s + i, len - i, &cp);
+            if (c < 0x80)
+                cp = c;
+            else if (n == 0) { /* a byte that is not UTF-8: keep its value */
+                cp = c;
+                n = 1;
+            }
+            if (cp >= 0x10000)
+                rc = buf_printf(b, err, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+                                0xdc00 + ((cp - 0x10000) & 0x3ff));
+            else
+                rc = buf_printf(b, err, "\\u%04x", cp);
+        }
+        if (rc < 0)
+            return -1;
+        i += n;
+    }
+    return buf_append(b, "\"", 1, err);
+}
+
+static int compare_keys(const struct jdoc *o, size_t a, size_t b)
+{
+    size_t la = o->key_lens[a], lb = o->key_lens[b];
+    int c = memcmp(o->keys[a], o->keys[b], la < lb ? la : lb);
+
+    /* UTF-8 byte order is code point order, which is how Python sorts str keys. */
+    return c ? c : (la > lb) - (la < lb);
+}
+
+/*
+ * The member indexes of an object in sorted key order, duplicates dropped keeping the last
+ * value (a Python dict). Returns a malloc'ed array and its length.
+ */
+static size_t *sorted_members(const struct jdoc *o, size_t *n_out, struct perr *err)
+{
+    size_t *idx = malloc((o->count ? o->count : 1) * sizeof(*idx));
+    size_t n = 0;
+
+    if (!idx) {
+        perr_set(err, PERR_NOMEM, "out of memory formatting JSON");
+        return NULL;
+    }
+    for (size_t i = 0; i < o->count; i++) {
+        size_t j = n;
+        bool dup = false;
+        for (size_t k = 0; k < n; k++) {
+            if (compare_keys(o, idx[k], i) == 0) {
+                idx[k] = i; /* the later duplicate wins */
+                dup = true;
+                break;
+            }
+        }
+        if (dup)
+            continue;
+        while (j > 0 && compare_keys(o, idx[j - 1], i) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+        n++;
+    }
+    *n_out = n;
+    return idx;
+}
+
+static int put_json(struct buf *b, const struct jdoc *v, int depth, struct perr *err)
+{
+    size_t *idx, n;
+    int rc = 0;
+
+    if (depth > PYFMT_MAX_DEPTH)
+        return perr_set(err, PERR_LIMIT, "JSON nested deeper than %d levels", PYFMT_MAX_DEPTH);
+    switch (v->type) {
+    case JDOC_NULL:
+        return buf_append_str(b, "null", err);
+    case JDOC_TRUE:
+        return buf_append_str(b, "true", err);
+    case JDOC_FALSE:
+        return buf_append_str(b, "false", err);
+    case JDOC_NUMBER:
+        return put_number(b, v, true, err);
+    case JDOC_STRING:
+        return put_json_string(b, v->text, v->text_len, err);
+    case JDOC_ARRAY:
+        rc = buf_append(b, "[", 1, err);
+        for (size_t i = 0; rc == 0 && i < v->count; i++) {
+            if (i)
+                rc = buf_append(b, ",", 1, err);
+            if (rc == 0)
+                rc = put_json(b, v->items[i], depth + 1, err);
+        }
+        return rc < 0 ? -1 : buf_append(b, "]", 1, err);
+    case JDOC_OBJECT:
+        idx = sorted_members(v, &n, err);
+        if (!idx)
+            return -1;
+        rc = buf_append(b, "{", 1, err);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (i)
+                rc = buf_append(b, ",", 1, err);
+            if (rc == 0)
+                rc = put_json_string(b, v->keys[idx[i]], v->key_lens[idx[i]], err);
+            if (rc == 0)
+                rc = buf_append(b, ":", 1, err);
+            if (rc == 0)
+                rc = put_json(b, v->items[idx[i]], depth + 1, err);
+        }
+        free(idx);
+        return rc < 0 ? -1 : buf_append(b, "}", 1, err);
+    }
+    return perr_set(err, PERR_PARSE, "unknown JSON value type");
+}
+
+int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err)
+{
+    return put_json(b, v, 0, err);
+}
+
+/* Python's str.isprintable() for non-ASCII code points, approximated by the categories that
+ * matter in practice: C1 controls, separators other than space, format characters. */
+static bool printable(unsigned int cp)
+{
+    if (cp < 0xa0)
+        return false;
+    return !(cp == 0xa0 || cp == 0xad || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200f) ||
+             (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x2064) || cp == 0x3000 ||
+             cp == 0xfeff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0xe000 && cp <= 0xf8ff));
+}
+
+static int put_repr_string(struct buf *b, const char *s, size_t len, struct perr *err)
+{
+    /* Python picks ' unless the text has ' and no ". */
+    char q = memchr(s, '\'', len) && !memchr(s, '"', len) ? '"' : '\'';
+    int rc = buf_append(b, &q, 1, err);
+
+    for (size_t i = 0; rc == 0 && i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned int cp = c;
+        size_t n = 1;
+
+        if (c >= 0x80) {
+            n = pyfmt_utf8_decode(s + i, len - i, &cp);
+            if (n == 0) {
+                cp = c;
+                n = 1;
+            }
+        }
+        if (cp == '\\' || cp == (unsigned char)q)
+            rc = buf_printf(b, err, "\\%c", (char)cp);
+        else if (cp == '\n')
+            rc = buf_append(b, "\\n", 2, err);
+        else if (cp == '\r')
+            rc = buf_append(b, "\\r", 2, err);
+        else if (cp == '\t')
+            rc = buf_append(b, "\\t", 2, err);
+        else if (cp >= 0x20 && cp < 0x7f)
+            rc = buf_append(b, s + i, 1, err);
+        else if (cp >= 0x80 && printable(cp))
+            rc = buf_append(b, s + i, n, err);
+        else if (cp < 0x100)
+            rc = buf_printf(b, err, "\\x%02x", cp);
+        else if (cp < 0x10000)
+            rc = buf_printf(b, err, "\\u%04x", cp);
+        else
+            rc = buf_printf(b, err, "\\U%08x", cp);
+        i += n;
+    }
+    return rc < 0 ? -1 : buf_append(b, &q, 1, err);
+}
+
+static int put_repr(struct buf *b, const struct jdoc *v, int depth, struct perr *err)
+{
+    size_t *idx, n;
+    int rc = 0;
+
+    if (depth > PYFMT_MAX_DEPTH)
+        return perr_set(err, PERR_LIMIT, "JSON nested deeper than %d levels", PYFMT_MAX_DEPTH);
+    switch (v->type) {
+    case JDOC_NULL:
+        return buf_append_str(b, "None", err);
+    case JDOC_TRUE:
+        return buf_append_str(b, "True", err);
+    case JDOC_FALSE:
+        return buf_append_str(b, "False", err);
+    case JDOC_NUMBER:
+        return put_number(b, v, false, err);
+    case JDOC_STRING:
+        return put_repr_string(b, v->text, v->text_len, err);
+    case JDOC_ARRAY:
+        rc = buf_append(b, "[", 1, err);
+        for (size_t i = 0; rc == 0 && i < v->count; i++) {
+            if (i)
+                rc = buf_append(b, ", ", 2, err);
+            if (rc == 0)
+                rc = put_repr(b, v->items[i], depth + 1, err);
+        }
+        return rc < 0 ? -1 : buf_append(b, "]", 1, err);
+    case JDOC_OBJECT:
+        /* A dict keeps first-insertion order with the last value: json.loads then repr. */
+        idx = sorted_members(v, &n, err);
+        if (!idx)
+            return -1;
+        free(idx);
+        rc = buf_append(b, "{", 1, err);
+        n = 0;
+        for (size_t i = 0; rc == 0 && i < v->count; i++) {
+            const struct jdoc *last = NULL;
+            bool seen = false;
+            for (size_t k = 0; k < i; k++)
+                seen = seen || (v->key_lens[k] == v->key_lens[i] &&
+                                memcmp(v->keys[k], v->keys[i], v->key_lens[i]) == 0);
+            if (seen)
+                continue;
+            for (size_t k = i; k < v->count; k++)
+                if (v->key_lens[k] == v->key_lens[i] &&
+                    memcmp(v->keys[k], v->keys[i], v->key_lens[i]) == 0)
+                    last = v->items[k];
+            if (n++)
+                rc = buf_append(b, ", ", 2, err);
+            if (rc == 0)
+                rc = put_repr_string(b, v->keys[i], v->key_lens[i], err);
+            if (rc == 0)
+                rc = buf_append(b, ": ", 2, err);
+            if (rc == 0)
+                rc = put_repr(b, last, depth + 1, err);
+        }
+        return rc < 0 ? -1 : buf_append(b, "}", 1, err);
+    }
+    return perr_set(err, PERR_PARSE, "unknown JSON value type");
+}
+
+int pyfmt_str(struct buf *b, const struct jdoc *v, struct perr *err)
+{
+    if (v->type == JDOC_STRING)
+        return buf_append(b, v->text, v->text_len, err);
+    return put_repr(b, v, 0, err);
+}
+
+static int upper_cp(struct buf *b, unsigned int cp, struct perr *err)
+{
+    for (size_t i = 0; i < sizeof(unicase_multis) / sizeof(unicase_multis[0]); i++) {
+        if (unicase_multis[i].cp != cp)
+            continue;
+        for (int k = 0; k < 3 && unicase_multis[i].up[k]; k++) {
+            if (put_cp_utf8(b, unicase_multis[i].up[k], err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(unicase_runs) / sizeof(unicase_runs[0]); i++) {
+        const struct unicase_run *r = &unicase_runs[i];
+        if (cp >= r->first && cp <= r->last && (cp - r->first) % r->stride == 0)
+            return put_cp_utf8(b, (unsigned int)((int)cp + r->delta), err);
+    }
+    return put_cp_utf8(b, cp, err);
+}
+
+int pyfmt_upper(struct buf *b, const char *s, size_t len, struct perr *err)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned int cp;
+        size_t n;
+
+        if (c < 0x80) {
+            char u = (c >= 'a' && c <= 'z') ? (char)(c - 32) : (char)c;
+            if (buf_append(b, &u, 1, err) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        n = pyfmt_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            if (buf_append(b, s + i, 1, err) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        if (upper_cp(b, cp, err) < 0)
+            return -1;
+        i += n;
+    }
+    return 0;
+}

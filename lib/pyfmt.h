@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* Python's own text forms of decoded JSON values, byte for byte: what SageMaker's training
+ * toolkit exports is Python's json.dumps, str(), repr() and str.upper() of those values. */
+#ifndef PARITY_PYFMT_H
+#define PARITY_PYFMT_H
+
+#include <stddef.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/jdoc.h"
+
+/* repr(float(text)) of a JSON number literal: "1e-05", "1000.0", "nan", "inf", "-0.0". */
+void pyfmt_float_repr(double v, char out[32]);
+
+/* json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True) of json.loads'd v. */
+PARITY_MUST_CHECK int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err);
+
+/* str(v): strings as they are, True/False/None, numbers as Python prints them, containers as
+ * repr. */
+PARITY_MUST_CHECK int pyfmt_str(struct buf *b, const struct jdoc *v, struct perr *err);
+
+/* str.upper() of UTF-8 text (full Unicode mapping: "ß" -> "SS"). Invalid bytes pass through. */
+PARITY_MUST_CHECK int pyfmt_upper(struct buf *b, const char *s, size_t len, struct perr *err);
+
+/* Decodes one UTF-8 sequence at s (len > 0); returns its length, or 0 if invalid. */
+size_t pyfmt_utf8_decode(const char *s, size_t len, unsigned int *cp);
+
+#endif
