@@ -440,3 +440,122 @@ bool jdoc_number_is_int(const struct jdoc *num)
 {
     return num->type == JDOC_NUMBER && !strpbrk(num->text, ".eEaI");
 }
+
+struct jdoc *jdoc_new(enum jdoc_type type, struct perr *err)
+{
+    struct jdoc *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        perr_set(err, PERR_NOMEM, "out of memory building JSON");
+    else
+        d->type = type;
+    return d;
+}
+
+struct jdoc *jdoc_new_str(const char *s, size_t len, struct perr *err)
+{
+    struct jdoc *d = jdoc_new(JDOC_STRING, err);
+
+    if (!d)
+        return NULL;
+    d->text = malloc(len + 1);
+    if (!d->text) {
+        free(d);
+        perr_set(err, PERR_NOMEM, "out of memory building JSON");
+        return NULL;
+    }
+    memcpy(d->text, s, len);
+    d->text[len] = '\0';
+    d->text_len = len;
+    return d;
+}
+
+struct jdoc *jdoc_new_number(const char *literal, struct perr *err)
+{
+    struct jdoc *d = jdoc_new_str(literal, strlen(literal), err);
+
+    if (d)
+        d->type = JDOC_NUMBER;
+    return d;
+}
+
+static int grow_members(struct jdoc *d, bool with_keys, struct perr *err)
+{
+    size_t n = d->count + 1;
+    struct jdoc **items = realloc(d->items, n * sizeof(*items));
+
+    if (!items)
+        return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+    d->items = items;
+    if (with_keys) {
+        char **keys = realloc(d->keys, n * sizeof(*keys));
+        size_t *lens;
+        if (!keys)
+            return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+        d->keys = keys;
+        lens = realloc(d->key_lens, n * sizeof(*lens));
+        if (!lens)
+            return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+        d->key_lens = lens;
+    }
+    return 0;
+}
+
+int jdoc_append(struct jdoc *arr, struct jdoc *item, struct perr *err)
+{
+    if (grow_members(arr, false, err) < 0) {
+        jdoc_free(item);
+        return -1;
+    }
+    arr->items[arr->count++] = item;
+    return 0;
+}
+
+int jdoc_put(struct jdoc *obj, const char *key, size_t key_len, struct jdoc *v, struct perr *err)
+{
+    char *k;
+
+    for (size_t i = 0; i < obj->count; i++) {
+        if (obj->key_lens[i] == key_len && memcmp(obj->keys[i], key, key_len) == 0) {
+            jdoc_free(obj->items[i]);
+            obj->items[i] = v;
+            return 0;
+        }
+    }
+    k = malloc(key_len + 1);
+    if (!k || grow_members(obj, true, err) < 0) {
+        free(k);
+        jdoc_free(v);
+        return k ? -1 : perr_set(err, PERR_NOMEM, "out of memory building JSON");
+    }
+    memcpy(k, key, key_len);
+    k[key_len] = '\0';
+    obj->keys[obj->count] = k;
+    obj->key_lens[obj->count] = key_len;
+    obj->items[obj->count++] = v;
+    return 0;
+}
+
+struct jdoc *jdoc_clone(const struct jdoc *d, struct perr *err)
+{
+    struct jdoc *c;
+
+    if (d->type == JDOC_STRING || d->type == JDOC_NUMBER) {
+        c = jdoc_new_str(d->text, d->text_len, err);
+        if (c)
+            c->type = d->type;
+        return c;
+    }
+    c = jdoc_new(d->type, err);
+    for (size_t i = 0; c && i < d->count; i++) {
+        struct jdoc *item = jdoc_clone(d->items[i], err);
+        int rc = !item ? -1
+                 : d->type == JDOC_OBJECT ? jdoc_put(c, d->keys[i], d->key_lens[i], item, err)
+                                          : jdoc_append(c, item, err);
+        if (rc < 0) {
+            jdoc_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}

@@ -52,6 +52,24 @@ const char *jdoc_get_str(const struct jdoc *obj, const char *key);
 /* True when a NUMBER's text is an integer literal (no fraction, no exponent). */
 bool jdoc_number_is_int(const struct jdoc *num);
 
+/* Builders for documents made in code. Each returns NULL (with err set) on allocation failure. */
+PARITY_MUST_CHECK struct jdoc *jdoc_new(enum jdoc_type type, struct perr *err);
+PARITY_MUST_CHECK struct jdoc *jdoc_new_str(const char *s, size_t len, struct perr *err);
+
+/* A NUMBER node with the given literal text (an integer or float literal). */
+PARITY_MUST_CHECK struct jdoc *jdoc_new_number(const char *literal, struct perr *err);
+
+/* A deep copy. */
+PARITY_MUST_CHECK struct jdoc *jdoc_clone(const struct jdoc *d, struct perr *err);
+
+/* Appends item to an ARRAY, taking ownership (freed on failure too). */
+PARITY_MUST_CHECK int jdoc_append(struct jdoc *arr, struct jdoc *item, struct perr *err);
+
+/* Sets key in an OBJECT like a Python dict: an existing member keeps its place and gets the
+ * new value. Takes ownership of v (freed on failure too). */
+PARITY_MUST_CHECK int jdoc_put(struct jdoc *obj, const char *key, size_t key_len, struct jdoc *v,
+                               struct perr *err);
+
 static inline void cleanup_jdoc_fn(struct jdoc **d)
 {
     jdoc_free(*d);

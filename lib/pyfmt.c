@@ -239,7 +239,42 @@ static size_t *sorted_members(const struct jdoc *o, size_t *n_out, struct perr *
     return idx;
 }
 
-static int put_json(struct buf *b, const struct jdoc *v, int depth, struct perr *err)
+struct json_style {
+    bool sort_keys;
+    const char *item_sep; /* "," or ", " */
+    const char *key_sep;  /* ":" or ": " */
+};
+
+static const struct json_style compact_sorted = {true, ",", ":"};
+static const struct json_style python_default = {false, ", ", ": "};
+
+/* Member indexes in dict order: first occurrence position, last occurrence value. */
+static size_t *dict_members(const struct jdoc *o, size_t *n_out, struct perr *err)
+{
+    size_t *idx = malloc((o->count ? o->count : 1) * sizeof(*idx));
+    size_t n = 0;
+
+    if (!idx) {
+        perr_set(err, PERR_NOMEM, "out of memory formatting JSON");
+        return NULL;
+    }
+    for (size_t i = 0; i < o->count; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++) {
+            if (compare_keys(o, idx[k], i) == 0) {
+                idx[k] = i;
+                dup = true;
+            }
+        }
+        if (!dup)
+            idx[n++] = i;
+    }
+    *n_out = n;
+    return idx;
+}
+
+static int put_json(struct buf *b, const struct jdoc *v, const struct json_style *st, int depth,
+                    struct perr *err)
 {
     size_t *idx, n;
     int rc = 0;
@@ -261,25 +296,25 @@ static int put_json(struct buf *b, const struct jdoc *v, int depth, struct perr 
         rc = buf_append(b, "[", 1, err);
         for (size_t i = 0; rc == 0 && i < v->count; i++) {
             if (i)
-                rc = buf_append(b, ",", 1, err);
+                rc = buf_append_str(b, st->item_sep, err);
             if (rc == 0)
-                rc = put_json(b, v->items[i], depth + 1, err);
+                rc = put_json(b, v->items[i], st, depth + 1, err);
         }
         return rc < 0 ? -1 : buf_append(b, "]", 1, err);
     case JDOC_OBJECT:
-        idx = sorted_members(v, &n, err);
+        idx = st->sort_keys ? sorted_members(v, &n, err) : dict_members(v, &n, err);
         if (!idx)
             return -1;
         rc = buf_append(b, "{", 1, err);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             if (i)
-                rc = buf_append(b, ",", 1, err);
+                rc = buf_append_str(b, st->item_sep, err);
             if (rc == 0)
                 rc = put_json_string(b, v->keys[idx[i]], v->key_lens[idx[i]], err);
             if (rc == 0)
-                rc = buf_append(b, ":", 1, err);
+                rc = buf_append_str(b, st->key_sep, err);
             if (rc == 0)
-                rc = put_json(b, v->items[idx[i]], depth + 1, err);
+                rc = put_json(b, v->items[idx[i]], st, depth + 1, err);
         }
         free(idx);
         return rc < 0 ? -1 : buf_append(b, "}", 1, err);
@@ -289,7 +324,31 @@ static int put_json(struct buf *b, const struct jdoc *v, int depth, struct perr 
 
 int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err)
 {
-    return put_json(b, v, 0, err);
+    return put_json(b, v, &compact_sorted, 0, err);
+}
+
+int pyfmt_json_default(struct buf *b, const struct jdoc *v, struct perr *err)
+{
+    return put_json(b, v, &python_default, 0, err);
+}
+
+bool pyfmt_truthy(const struct jdoc *v)
+{
+    switch (v->type) {
+    case JDOC_NULL:
+    case JDOC_FALSE:
+        return false;
+    case JDOC_TRUE:
+        return true;
+    case JDOC_NUMBER:
+        return strtod(v->text, NULL) != 0.0 || strcmp(v->text, "NaN") == 0;
+    case JDOC_STRING:
+        return v->text_len > 0;
+    case JDOC_ARRAY:
+    case JDOC_OBJECT:
+        return v->count > 0;
+    }
+    return false;
 }
 
 /* Python's str.isprintable() for non-ASCII code points, approximated by the categories that
@@ -372,34 +431,21 @@ static int put_repr(struct buf *b, const struct jdoc *v, int depth, struct perr 
         }
         return rc < 0 ? -1 : buf_append(b, "]", 1, err);
     case JDOC_OBJECT:
-        /* A dict keeps first-insertion order with the last value: json.loads then repr. */
-        idx = sorted_members(v, &n, err);
+        idx = dict_members(v, &n, err);
         if (!idx)
             return -1;
-        free(idx);
         rc = buf_append(b, "{", 1, err);
-        n = 0;
-        for (size_t i = 0; rc == 0 && i < v->count; i++) {
-            const struct jdoc *last = NULL;
-            bool seen = false;
-            for (size_t k = 0; k < i; k++)
-                seen = seen || (v->key_lens[k] == v->key_lens[i] &&
-                                memcmp(v->keys[k], v->keys[i], v->key_lens[i]) == 0);
-            if (seen)
-                continue;
-            for (size_t k = i; k < v->count; k++)
-                if (v->key_lens[k] == v->key_lens[i] &&
-                    memcmp(v->keys[k], v->keys[i], v->key_lens[i]) == 0)
-                    last = v->items[k];
-            if (n++)
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (i)
                 rc = buf_append(b, ", ", 2, err);
             if (rc == 0)
-                rc = put_repr_string(b, v->keys[i], v->key_lens[i], err);
+                rc = put_repr_string(b, v->keys[idx[i]], v->key_lens[idx[i]], err);
             if (rc == 0)
                 rc = buf_append(b, ": ", 2, err);
             if (rc == 0)
-                rc = put_repr(b, last, depth + 1, err);
+                rc = put_repr(b, v->items[idx[i]], depth + 1, err);
         }
+        free(idx);
         return rc < 0 ? -1 : buf_append(b, "}", 1, err);
     }
     return perr_set(err, PERR_PARSE, "unknown JSON value type");

@@ -4,6 +4,7 @@
 #ifndef PARITY_PYFMT_H
 #define PARITY_PYFMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/buf.h"
@@ -15,6 +16,13 @@ void pyfmt_float_repr(double v, char out[32]);
 
 /* json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True) of json.loads'd v. */
 PARITY_MUST_CHECK int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err);
+
+/* json.dumps(v) with Python's defaults: members in dict order (first position, last value),
+ * separators ", " and ": ", ensure_ascii. This is how the SageMaker SDK encodes hyperparameters. */
+PARITY_MUST_CHECK int pyfmt_json_default(struct buf *b, const struct jdoc *v, struct perr *err);
+
+/* bool(v) in Python: false for null, false, 0, 0.0, "", [] and {}. */
+bool pyfmt_truthy(const struct jdoc *v);
 
 /* str(v): strings as they are, True/False/None, numbers as Python prints them, containers as
  * repr. */
