@@ -49,7 +49,38 @@ static int file_exists(const char *root, const char *rel)
     return access(path, F_OK) == 0;
 }
 
-int detect_platform(const char *forced, const char *ml_root, struct detection *d, struct perr *err)
+/* EKS Pod Identity's agent address, and IRSA's projected token path. */
+static bool eks_credentials(char *evidence, size_t len)
+{
+    const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char *token = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+
+    if (full && strstr(full, "169.254.170.23")) {
+        snprintf(evidence, len, "env AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity agent)");
+        return true;
+    }
+    if (token && strstr(token, "/eks.amazonaws.com/")) {
+        snprintf(evidence, len, "env AWS_WEB_IDENTITY_TOKEN_FILE (EKS IRSA token)");
+        return true;
+    }
+    return false;
+}
+
+static bool kubernetes(char *evidence, size_t len)
+{
+    if (getenv("KUBERNETES_SERVICE_HOST")) {
+        snprintf(evidence, len, "env KUBERNETES_SERVICE_HOST");
+        return true;
+    }
+    if (access("/var/run/secrets/kubernetes.io/serviceaccount/namespace", F_OK) == 0) {
+        snprintf(evidence, len, "file /var/run/secrets/kubernetes.io/serviceaccount/namespace");
+        return true;
+    }
+    return eks_credentials(evidence, len);
+}
+
+int detect_platform(const char *forced, const char *ml_root, const struct detect_hints *hints,
+                    struct detection *d, struct perr *err)
 {
     if (forced) {
         for (size_t i = 0; i < sizeof(platform_names) / sizeof(platform_names[0]); i++) {
@@ -63,14 +94,20 @@ int detect_platform(const char *forced, const char *ml_root, struct detection *d
                         "sagemaker-hosting, eks or local",
                         forced);
     }
-    if (getenv("TRAINING_JOB_ARN"))
+    if (kubernetes(d->evidence, sizeof(d->evidence)))
+        d->platform = PLATFORM_EKS;
+    else if (hints->job_config)
+        found(d, PLATFORM_LOCAL, "env PARITY_JOB_CONFIG(_URI) without Kubernetes");
+    else if (file_exists(ml_root, "/config/processingjobconfig.json"))
+        found(d, PLATFORM_SAGEMAKER_PROCESSING, "file config/processingjobconfig.json");
+    else if (getenv("TRAINING_JOB_ARN"))
         found(d, PLATFORM_SAGEMAKER_TRAINING, "env TRAINING_JOB_ARN");
     else if (getenv("TRAINING_JOB_NAME"))
         found(d, PLATFORM_SAGEMAKER_TRAINING, "env TRAINING_JOB_NAME");
-    else if (file_exists(ml_root, "/config/processingjobconfig.json"))
-        found(d, PLATFORM_SAGEMAKER_PROCESSING, "file /opt/ml/config/processingjobconfig.json");
-    else if (getenv("KUBERNETES_SERVICE_HOST"))
-        found(d, PLATFORM_EKS, "env KUBERNETES_SERVICE_HOST");
+    else if (hints->argv_train && file_exists(ml_root, "/input/config/resourceconfig.json"))
+        found(d, PLATFORM_SAGEMAKER_TRAINING, "argv train and file input/config/resourceconfig.json");
+    else if (hints->argv_serve)
+        found(d, PLATFORM_SAGEMAKER_HOSTING, "argv serve");
     else
         found(d, PLATFORM_LOCAL, "no platform evidence");
     return 0;

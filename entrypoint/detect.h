@@ -3,6 +3,7 @@
 #ifndef PARITY_ENTRYPOINT_DETECT_H
 #define PARITY_ENTRYPOINT_DETECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/err.h"
@@ -20,9 +21,22 @@ struct detection {
     char evidence[256]; /* what decided it, for the log: "env TRAINING_JOB_NAME" */
 };
 
-/* Detects the platform, or takes `forced` (a platform name) when it is not NULL. */
-PARITY_MUST_CHECK int
-detect_platform(const char *forced, const char *ml_root, struct detection *d, struct perr *err);
+/* What the command line and environment already say, beyond files and variables. */
+struct detect_hints {
+    bool argv_train; /* started with "train" (SageMaker training's argument) */
+    bool argv_serve; /* started with "serve" (SageMaker hosting's argument) */
+    bool job_config; /* PARITY_JOB_CONFIG or PARITY_JOB_CONFIG_URI is set: not SageMaker */
+};
+
+/*
+ * Detects the platform, or takes `forced` (a platform name) when it is not NULL. Evidence, in
+ * order: Kubernetes (service host variable, service-account mount, EKS credential variables);
+ * a job config (local); SageMaker processing's config file; training's TRAINING_JOB_* variables
+ * or argv "train" with resourceconfig.json; argv "serve" (hosting); else local.
+ */
+PARITY_MUST_CHECK int detect_platform(const char *forced, const char *ml_root,
+                                      const struct detect_hints *hints, struct detection *d,
+                                      struct perr *err);
 
 const char *detect_platform_name(enum platform p);
 

@@ -29,7 +29,6 @@ int finish_exit_code(int wait_status)
     return 125; /* waitpid without WUNTRACED reports only these two */
 }
 
-/* "yes" when the cgroup counted a new OOM kill since the baseline, "no", or "unknown". */
 static const char *oom_verdict(const struct oom_baseline *b)
 {
     struct perr err = {0};
@@ -38,6 +37,13 @@ static const char *oom_verdict(const struct oom_baseline *b)
     if (!b->known || cgroup_oom_kills("/sys/fs/cgroup", "/proc/self/cgroup", &now, &err) < 0)
         return "unknown";
     return now > b->kills ? "yes" : "no";
+}
+
+const char *finish_oom_verdict(int wait_status, const struct oom_baseline *b)
+{
+    if (!WIFSIGNALED(wait_status) || WTERMSIG(wait_status) != SIGKILL)
+        return "no";
+    return oom_verdict(b);
 }
 
 int finish_report(int wait_status, const struct oom_baseline *b, uint64_t run_ms)
@@ -51,7 +57,7 @@ int finish_report(int wait_status, const struct oom_baseline *b, uint64_t run_ms
             PHASE,
             "child killed by signal signal=%d signal_name=%s exit_code=%d oom_kill=%s duration_ms=%llu",
             sig, signals_name(sig, name, sizeof(name)), code,
-            sig == SIGKILL ? oom_verdict(b) : "no", (unsigned long long)run_ms);
+            finish_oom_verdict(wait_status, b), (unsigned long long)run_ms);
     } else {
         log_info(PHASE, "child exited exit_code=%d duration_ms=%llu", code,
                  (unsigned long long)run_ms);

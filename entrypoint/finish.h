@@ -15,6 +15,10 @@ struct oom_baseline {
 /* Reads the cgroup's OOM kill count now; leaves known false when it is not readable. */
 void finish_oom_baseline(struct oom_baseline *b);
 
+/* "yes" when the child died of SIGKILL and the cgroup counted a new OOM kill since the baseline,
+ * "unknown" when that cannot be told, else "no". */
+const char *finish_oom_verdict(int wait_status, const struct oom_baseline *b);
+
 /* The child's exit code, or 128+N when signal N killed it. */
 int finish_exit_code(int wait_status);
 

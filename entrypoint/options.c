@@ -19,6 +19,10 @@ enum {
     OPT_PLATFORM,
     OPT_LOG_FORMAT,
     OPT_LOG_LEVEL,
+    OPT_ROOT,
+    OPT_EXPLAIN,
+    OPT_MASTER_PORT,
+    OPT_PEER_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +35,10 @@ static const struct option long_options[] = {
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"master-port", required_argument, NULL, OPT_MASTER_PORT},
+    {"peer-wait-seconds", required_argument, NULL, OPT_PEER_WAIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -95,6 +103,14 @@ static int read_environment(struct options *o, struct perr *err)
         return -1;
     if ((v = getenv("PARITY_PLATFORM")) && *v)
         o->platform = v;
+    if ((v = getenv("PARITY_ML_ROOT")) && *v)
+        o->root = v;
+    if ((v = getenv("PARITY_EXPLAIN")) && parse_bool(v, "PARITY_EXPLAIN", &o->explain, err) < 0)
+        return -1;
+    if ((v = getenv("PARITY_MASTER_PORT")) && num_parse_u64(v, 1, 65535, &o->master_port, err) < 0)
+        return perr_wrap(err, "invalid PARITY_MASTER_PORT");
+    if ((v = getenv("PARITY_PEER_WAIT_SECONDS")) && parse_seconds(v, "PARITY_PEER_WAIT_SECONDS", &o->peer_wait_s, err) < 0)
+        return -1;
     if ((v = getenv("PARITY_LOG_LEVEL")) && *v && log_level_parse(v, &o->log_level, err) < 0)
         return perr_wrap(err, "invalid PARITY_LOG_LEVEL");
     if ((v = getenv("PARITY_LOG_FORMAT")) && *v && log_format_parse(v, &o->log_format, err) < 0)
@@ -128,12 +144,31 @@ static int apply_flag(struct options *o, int c, const char *arg, struct perr *er
         return log_format_parse(arg, &o->log_format, err) < 0
                    ? perr_wrap(err, "invalid --log-format")
                    : 0;
+    case OPT_ROOT:
+        o->root = arg;
+        return 0;
+    case OPT_EXPLAIN:
+        o->explain = true;
+        return 0;
+    case OPT_MASTER_PORT:
+        return num_parse_u64(arg, 1, 65535, &o->master_port, err) < 0 ? perr_wrap(err, "invalid --master-port") : 0;
+    case OPT_PEER_WAIT:
+        return parse_seconds(arg, "--peer-wait-seconds", &o->peer_wait_s, err);
     case OPT_LOG_LEVEL:
         return log_level_parse(arg, &o->log_level, err) < 0 ? perr_wrap(err, "invalid --log-level")
                                                             : 0;
     default:
         return perr_set(err, PERR_USAGE, "unexpected option code %d", c);
     }
+}
+
+/* parity-init installed as "train" or "serve": the role then names the command. */
+static bool role_link(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+
+    base = base ? base + 1 : argv0;
+    return strcmp(base, "train") == 0 || strcmp(base, "serve") == 0;
 }
 
 int options_parse(int argc, char **argv, struct options *o, struct perr *err)
@@ -146,6 +181,9 @@ int options_parse(int argc, char **argv, struct options *o, struct perr *err)
         .reap_s = 5,
         .log_level = LOG_LEVEL_INFO,
         .log_format = LOG_FORMAT_TEXT,
+        .root = "/opt/ml",
+        .master_port = 7777, /* what AWS's PyTorch images export (contract/sagemaker.md §5) */
+        .peer_wait_s = 900,  /* the toolkit waits up to 15 minutes for peers' DNS */
     };
     if (read_environment(o, err) < 0)
         return -1;
@@ -163,9 +201,9 @@ int options_parse(int argc, char **argv, struct options *o, struct perr *err)
     }
     if (o->action != OPTIONS_RUN)
         return 0;
-    if (optind >= argc)
+    o->command = argv + optind;
+    if (optind >= argc && !role_link(argv[0]))
         return perr_set(err, PERR_USAGE,
                         "no command given; usage: parity-init [OPTIONS] [--] COMMAND [ARG...]");
-    o->command = argv + optind;
     return 0;
 }

@@ -23,6 +23,10 @@ struct options {
     uint64_t reap_s;      /* wait for leftover group members after the child exits */
     bool single_child;    /* forward signals to the child only, not its process group */
     const char *platform; /* forced platform name, or NULL to detect */
+    const char *root;     /* the ML root, /opt/ml unless --root/PARITY_ML_ROOT */
+    bool explain;         /* print what would happen as JSON and exit */
+    uint64_t master_port; /* MASTER_PORT for distributed training */
+    uint64_t peer_wait_s; /* EKS: how long peers may take to appear in DNS */
     enum log_level log_level;
     enum log_format log_format;
     char **command; /* NULL-terminated argv of the child, points into argv */
@@ -30,8 +34,10 @@ struct options {
 
 /*
  * Parses argv after reading the environment twins (PARITY_GRACE_SECONDS, PARITY_REAP_SECONDS,
- * PARITY_SINGLE_CHILD, PARITY_PLATFORM, PARITY_LOG_LEVEL, PARITY_LOG_FORMAT); flags win over the
- * environment. Options stop at the first non-option or after "--".
+ * PARITY_SINGLE_CHILD, PARITY_PLATFORM, PARITY_ML_ROOT, PARITY_EXPLAIN, PARITY_MASTER_PORT,
+ * PARITY_PEER_WAIT_SECONDS, PARITY_LOG_LEVEL, PARITY_LOG_FORMAT); flags win over the environment.
+ * Options stop at the first non-option or after "--". A missing COMMAND is an error unless
+ * argv[0] is a "train" or "serve" link (the role then supplies the command).
  */
 PARITY_MUST_CHECK int options_parse(int argc, char **argv, struct options *o, struct perr *err);
 

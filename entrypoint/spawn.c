@@ -9,32 +9,47 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+extern char **environ;
+
 int spawn_exec_failure_status(int exec_errno)
 {
     /* The shell's convention, as tini uses it: 127 not found, 126 found but not runnable. */
     return exec_errno == ENOENT || exec_errno == ENOTDIR ? 127 : 126;
 }
 
+static void __attribute__((noreturn)) child_fail(int report_fd, int stage, int status)
+{
+    struct spawn_failure f = {.stage = stage, .sys_errno = errno};
+
+    while (write(report_fd, &f, sizeof(f)) < 0 && errno == EINTR)
+        ;
+    _exit(status);
+}
+
 /* Runs in the child: only async-signal-safe calls from here to exec. */
 static void __attribute__((noreturn)) child_exec(const struct spawn_request *req, int report_fd)
 {
-    int e;
-
     setpgid(0, 0);
     /* SIGTTOU is still ignored here, so a background group may take the terminal. */
     if (req->take_terminal)
         tcsetpgrp(STDIN_FILENO, getpid());
+    if (req->stderr_fd >= 0 && dup2(req->stderr_fd, STDERR_FILENO) < 0)
+        child_fail(report_fd, SPAWN_STAGE_EXEC, 126);
+    if (req->cwd && chdir(req->cwd) < 0)
+        child_fail(report_fd, SPAWN_STAGE_CHDIR, 126);
     signals_restore_for_child(req->sigs);
+    /* execvp searches the PATH of `environ`, so the child's own PATH must be the one in place. */
+    if (req->envp)
+        environ = req->envp;
     execvp(req->argv[0], req->argv);
-    e = errno;
-    while (write(report_fd, &e, sizeof(e)) < 0 && errno == EINTR)
-        ;
-    _exit(spawn_exec_failure_status(e));
+    child_fail(report_fd, SPAWN_STAGE_EXEC, spawn_exec_failure_status(errno));
 }
 
-int spawn_child(const struct spawn_request *req, pid_t *pid, int *exec_errno, struct perr *err)
+int spawn_child(const struct spawn_request *req, pid_t *pid, struct spawn_failure *fail,
+                struct perr *err)
 {
-    int fds[2], e = 0;
+    struct spawn_failure f = {0};
+    int fds[2];
     ssize_t n;
     pid_t p;
 
@@ -54,11 +69,11 @@ int spawn_child(const struct spawn_request *req, pid_t *pid, int *exec_errno, st
     setpgid(p, p);
     /* EOF means exec succeeded: the pipe closed on exec. */
     do {
-        n = read(fds[0], &e, sizeof(e));
+        n = read(fds[0], &f, sizeof(f));
     } while (n < 0 && errno == EINTR);
     close(fds[0]);
     *pid = p;
-    *exec_errno = n == (ssize_t)sizeof(e) ? e : 0;
+    *fail = n == (ssize_t)sizeof(f) ? f : (struct spawn_failure){0};
     return 0;
 }
 

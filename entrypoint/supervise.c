@@ -109,6 +109,47 @@ static void on_signal(void *ctx, int fd, uint32_t events)
     }
 }
 
+/* Relays one read of the child's stderr byte for byte and keeps its tail for the failure
+ * reason. Returns the bytes read, 0 at end of file, -1 with errno set. */
+static ssize_t relay_stderr(struct supervisor *s)
+{
+    char data[65536];
+    ssize_t n = read(s->stderr_pipe, data, sizeof(data));
+
+    if (n <= 0)
+        return n;
+    report_tail_add(&s->tail, data, (size_t)n);
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(STDERR_FILENO, data + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* our stderr is gone; keep reading so the child never blocks on the pipe */
+        off += w;
+    }
+    return n;
+}
+
+static void close_stderr_pipe(struct supervisor *s)
+{
+    evloop_del_fd(s->loop, s->stderr_pipe);
+    close(s->stderr_pipe);
+    s->stderr_pipe = -1;
+}
+
+static void on_stderr(void *ctx, int fd, uint32_t events)
+{
+    struct supervisor *s = ctx;
+
+    ssize_t n;
+
+    (void)fd;
+    (void)events;
+    n = relay_stderr(s);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        close_stderr_pipe(s);
+}
+
 static void on_grace(void *ctx, struct evloop_timer *t)
 {
     struct supervisor *s = ctx;
@@ -139,6 +180,7 @@ static void on_reap(void *ctx, struct evloop_timer *t)
 int supervise_prepare(struct supervisor *s, struct perr *err)
 {
     s->sigfd = -1;
+    s->stderr_pipe = -1;
     ensure_std_fds();
     /* Outside a PID namespace we still want the orphans of the child's tree. */
     if (getpid() != 1) {
@@ -168,6 +210,14 @@ int supervise_prepare(struct supervisor *s, struct perr *err)
 void supervise_run(struct supervisor *s, pid_t child)
 {
     s->child = child;
+    if (s->stderr_pipe >= 0) {
+        struct perr err = {0};
+        if (evloop_add_fd(s->loop, s->stderr_pipe, EPOLLIN, on_stderr, s, &err) < 0) {
+            log_error(PHASE, "%s; the child's stderr is no longer relayed", err.msg);
+            close(s->stderr_pipe);
+            s->stderr_pipe = -1;
+        }
+    }
     /* A SIGCHLD that arrived before the loop is pending in the signalfd; this catches up anyway. */
     reap(s);
     while (!s->done) {
@@ -176,6 +226,13 @@ void supervise_run(struct supervisor *s, pid_t child)
             log_error(PHASE, "%s; reaping directly", err.msg);
             reap(s);
         }
+    }
+    /* What the child wrote before it exited is still in the pipe; a daemon may keep the pipe
+     * open forever, so take only what is there now. */
+    if (s->stderr_pipe >= 0) {
+        while (relay_stderr(s) > 0)
+            ;
+        close_stderr_pipe(s);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "entrypoint/report.h"
 #include "entrypoint/signals.h"
 #include "lib/err.h"
 #include "lib/evloop.h"
@@ -22,8 +23,11 @@ struct supervisor {
     int sigfd;
     struct evloop_timer *grace_timer;
     struct evloop_timer *reap_timer;
+    /* set by the caller before supervise_run */
+    int stderr_pipe; /* read end of the child's stderr, relayed to ours; -1 when none */
     /* state while running */
     pid_t child; /* also the process group id */
+    struct report_tail tail; /* the last bytes of the child's stderr */
     bool grace_armed;
     bool reaping;
     bool child_exited;

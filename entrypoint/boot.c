@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* The boot phases of parity-init, in the order main() runs them (DESIGN.md, boot flow). */
+#include "entrypoint/boot.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "entrypoint/environ.h"
+#include "entrypoint/explain.h"
+#include "entrypoint/jobconfig.h"
+#include "entrypoint/spawn.h"
+#include "lib/log.h"
+
+extern char **environ;
+
+int boot_options(struct boot *b, struct perr *err)
+{
+    int rc = options_parse(b->argc, b->argv, &b->opts, err);
+
+    log_setup("parity-init", b->opts.log_level, b->opts.log_format, STDERR_FILENO);
+    if (rc < 0)
+        return -1;
+    if (envlist_init_from(&b->env, environ, err) < 0)
+        return -1;
+    report_targets_init(&b->report, b->opts.root, &b->env, false);
+    return 0;
+}
+
+static enum role platform_role(enum platform p)
+{
+    if (p == PLATFORM_SAGEMAKER_PROCESSING)
+        return ROLE_PROCESS;
+    if (p == PLATFORM_SAGEMAKER_HOSTING)
+        return ROLE_SERVE;
+    return ROLE_TRAIN;
+}
+
+int boot_detect(struct boot *b, struct perr *err)
+{
+    struct detect_hints hints = {.job_config = jobconfig_present(&b->env)};
+
+    b->role_from_argv = command_role_from_argv(b->argv[0], b->opts.command, &b->role, &b->role_extra);
+    hints.argv_train = b->role_from_argv && b->role == ROLE_TRAIN;
+    hints.argv_serve = b->role_from_argv && b->role == ROLE_SERVE;
+    if (detect_platform(b->opts.platform, b->opts.root, &hints, &b->det, err) < 0)
+        return -1;
+    if (!b->role_from_argv)
+        b->role = platform_role(b->det.platform);
+    if (b->opts.grace_s == OPTIONS_UNSET)
+        b->opts.grace_s = detect_default_grace_s(b->det.platform);
+    snprintf(b->note, sizeof(b->note), " platform=%s evidence=\"%s\" grace_seconds=%llu",
+             detect_platform_name(b->det.platform), b->det.evidence,
+             (unsigned long long)b->opts.grace_s);
+    return 0;
+}
+
+static bool sagemaker(enum platform p)
+{
+    return p == PLATFORM_SAGEMAKER_TRAINING || p == PLATFORM_SAGEMAKER_PROCESSING ||
+           p == PLATFORM_SAGEMAKER_HOSTING;
+}
+
+/* EKS and local: the job spec becomes SageMaker's config documents, in memory for now. */
+static int job_from_spec(struct boot *b, struct perr *err)
+{
+    struct materialized *m = &b->mat;
+    int rc;
+
+    if (jobconfig_load(&b->env, &b->spec, err) < 0)
+        return -1;
+    b->have_spec = true;
+    if (!b->role_from_argv && command_role_parse(b->spec.role, &b->role) < 0)
+        return perr_set(err, PERR_PARSE, "job config role '%s' is not train, serve or process", b->spec.role);
+    rc = hosts_plan(&b->hosts, b->spec.instance_count, b->det.platform == PLATFORM_EKS, b->spec.name,
+                    b->spec.eks_service, &b->env, err);
+    if (rc == 0)
+        rc = materialize_plan(m, &b->spec, &b->hosts, b->opts.root, err);
+    snprintf(b->job.root, sizeof(b->job.root), "%s", b->opts.root);
+    if (rc == 0)
+        rc = job_load_text(&b->job, "hyperparameters.json", m->hyperparameters.data, m->hyperparameters.len, err);
+    if (rc == 0)
+        rc = job_load_text(&b->job, "resourceconfig.json", m->resourceconfig.data, m->resourceconfig.len, err);
+    if (rc == 0)
+        rc = job_load_text(&b->job, "inputdataconfig.json", m->inputdataconfig.data, m->inputdataconfig.len, err);
+    return rc;
+}
+
+int boot_job(struct boot *b, struct perr *err)
+{
+    int rc = 0;
+
+    if (b->det.platform == PLATFORM_SAGEMAKER_TRAINING) {
+        report_targets_init(&b->report, b->opts.root, &b->env, true);
+        rc = job_load_files(&b->job, b->opts.root, err);
+        snprintf(b->note, sizeof(b->note), " source=sagemaker");
+    } else if (!sagemaker(b->det.platform) && jobconfig_present(&b->env)) {
+        report_targets_init(&b->report, b->opts.root, &b->env, true);
+        rc = job_from_spec(b, err);
+        snprintf(b->note, sizeof(b->note), " source=job-config");
+    } else {
+        snprintf(b->note, sizeof(b->note), " source=none");
+        return 0;
+    }
+    if (rc < 0)
+        return -1;
+    b->have_job = true;
+    snprintf(b->note + strlen(b->note), sizeof(b->note) - strlen(b->note),
+             " role=%s current_host=%s hosts=%zu channels=%zu", command_role_name(b->role),
+             job_current_host(&b->job), job_host_count(&b->job), b->job.inputdataconfig->count);
+    return 0;
+}
+
+int boot_materialize(struct boot *b, struct perr *err)
+{
+    if (!b->have_spec || b->opts.explain)
+        return 0;
+    if (b->hosts.write_aliases) {
+        const char *hosts_file = envlist_get(&b->env, "PARITY_HOSTS_FILE");
+        if (hosts_write_aliases(&b->hosts, hosts_file ? hosts_file : "/etc/hosts",
+                                (unsigned)b->opts.peer_wait_s, err) < 0)
+            return -1;
+    }
+    return materialize_write(&b->mat, &b->spec, b->opts.root, err);
+}
+
+int boot_environment(struct boot *b, struct perr *err)
+{
+    const char *type = b->have_job ? jdoc_get_str(b->job.resourceconfig, "current_instance_type") : NULL;
+    struct environ_inputs in = {
+        .platform = b->det.platform,
+        .role = b->role,
+        .root = b->opts.root,
+        .job = b->have_job ? &b->job : NULL,
+        .spec = b->have_spec ? &b->spec : NULL,
+        .res = &b->res,
+        .master_port = b->opts.master_port,
+    };
+
+    resources_probe(&b->res, "/sys", "/dev", "/sys/fs/cgroup", &b->env, type);
+    snprintf(b->note, sizeof(b->note), " num_cpus=%ld cpu_limit=%ld num_gpus=%ld", b->res.num_cpus,
+             b->res.cpu_limit, b->res.num_gpus);
+    return environ_build(&b->env, &in, &b->sm, err);
+}
+
+int boot_command(struct boot *b, struct perr *err)
+{
+    struct command_script script = {
+        .entry_point = b->sm.entry_point,
+        .user_args = b->sm.user_args,
+        .code_dir = b->sm.code_dir,
+    };
+    char **given = b->role_from_argv ? NULL : b->opts.command;
+    char *from_spec[COMMAND_MAX_ARGS + 1];
+    const struct jdoc *sc = b->have_spec ? b->spec.command : NULL;
+
+    if (config_load_image(&b->img, &b->env, err) < 0)
+        return -1;
+    /* On EKS the launcher passes the spec's command as the container's arguments; a local run
+     * without arguments takes it from the spec the same way. */
+    if ((!given || !given[0]) && sc) {
+        if (sc->count > COMMAND_MAX_ARGS)
+            return perr_set(err, PERR_LIMIT, "job config command has more than %d arguments", COMMAND_MAX_ARGS);
+        for (size_t i = 0; i < sc->count; i++)
+            from_spec[i] = sc->items[i]->text;
+        from_spec[sc->count] = NULL;
+        given = from_spec;
+    }
+    if (command_resolve(&b->cmd, given, b->role_extra, b->role, &b->img, &script, err) < 0)
+        return -1;
+    if (given == from_spec)
+        b->cmd.source = "job config";
+    snprintf(b->note, sizeof(b->note), " role=%s source=\"%s\" command=\"%s\"", command_role_name(b->role),
+             b->cmd.source, b->cmd.argv[0]);
+    return 0;
+}
+
+int boot_explain(struct boot *b, struct perr *err)
+{
+    struct explain_input in = {
+        .det = &b->det,
+        .role = b->role,
+        .cmd = &b->cmd,
+        .job = b->have_job ? &b->job : NULL,
+        .root = b->opts.root,
+        .env = &b->env,
+    };
+    struct buf files;
+    int rc = 0;
+
+    buf_init(&files, 1u << 20);
+    if (b->have_spec)
+        rc = materialize_paths(&b->spec, b->opts.root, &files, err);
+    in.files = files.data;
+    if (rc == 0)
+        rc = explain_print(&in, err);
+    buf_cleanup(&files);
+    return rc;
+}
+
+int boot_prepare(struct boot *b, struct perr *err)
+{
+    b->sup.single_child = b->opts.single_child;
+    b->sup.grace_s = b->opts.grace_s;
+    b->sup.reap_s = b->opts.reap_s;
+    finish_oom_baseline(&b->oom);
+    if (supervise_prepare(&b->sup, err) < 0)
+        return -1;
+    /* The child's stderr goes through PID 1 so the failure reason can quote its last lines; a
+     * terminal stays the child's own, for interactive programs. */
+    if (!isatty(STDERR_FILENO)) {
+        if (pipe2(b->stderr_pipe, O_CLOEXEC) < 0)
+            return perr_sys(err, "creating the stderr pipe");
+        fcntl(b->stderr_pipe[0], F_SETFL, O_NONBLOCK);
+    }
+    return 0;
+}
+
+int boot_spawn(struct boot *b, struct perr *err)
+{
+    struct spawn_request req = {
+        .argv = b->cmd.argv,
+        .envp = envlist_array(&b->env),
+        .cwd = b->cmd.cwd[0] ? b->cmd.cwd : NULL,
+        .stderr_fd = b->stderr_pipe[1],
+        .sigs = &b->sup.sigs,
+        .take_terminal = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
+    };
+    struct spawn_failure fail;
+
+    if (spawn_child(&req, &b->child, &fail, err) < 0)
+        return -1;
+    if (b->stderr_pipe[1] >= 0) {
+        close(b->stderr_pipe[1]);
+        b->stderr_pipe[1] = -1;
+    }
+    b->sup.stderr_pipe = b->stderr_pipe[0];
+    b->stderr_pipe[0] = -1;
+    spawn_close_inherited_fds();
+    /* The child exists and exits 126/127: report now, then reap it as usual. */
+    if (fail.stage == SPAWN_STAGE_CHDIR)
+        log_error("spawn", "cannot enter working directory '%s': %s", b->cmd.cwd, strerror(fail.sys_errno));
+    else if (fail.stage == SPAWN_STAGE_EXEC)
+        log_error("spawn", "cannot run '%s': %s; check that it exists and is executable",
+                  b->cmd.argv[0], strerror(fail.sys_errno));
+    snprintf(b->note, sizeof(b->note), " child_pid=%ld", (long)b->child);
+    return 0;
+}
+
+int boot_finish(struct boot *b, uint64_t run_ms)
+{
+    int status = b->sup.child_status;
+    int code = finish_report(status, &b->oom, run_ms);
+
+    if (code != 0) {
+        char reason[4096];
+        report_format_child(reason, sizeof(reason), status, finish_oom_verdict(status, &b->oom),
+                            &b->sup.tail, b->cmd.argv);
+        report_write(&b->report, reason);
+    }
+    return code;
+}
+
+void boot_cleanup(struct boot *b)
+{
+    supervise_cleanup(&b->sup);
+    command_cleanup(&b->cmd);
+    config_cleanup(&b->img);
+    smenv_cleanup(&b->sm);
+    job_cleanup(&b->job);
+    materialize_cleanup(&b->mat);
+    hosts_cleanup(&b->hosts);
+    jobspec_cleanup(&b->spec);
+    envlist_cleanup(&b->env);
+    for (int i = 0; i < 2; i++) {
+        if (b->stderr_pipe[i] >= 0)
+            close(b->stderr_pipe[i]);
+    }
+}

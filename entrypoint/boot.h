@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* The state one boot carries from phase to phase, and the phases themselves. */
+#ifndef PARITY_ENTRYPOINT_BOOT_H
+#define PARITY_ENTRYPOINT_BOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "entrypoint/command.h"
+#include "entrypoint/config.h"
+#include "entrypoint/detect.h"
+#include "entrypoint/finish.h"
+#include "entrypoint/hosts.h"
+#include "entrypoint/job.h"
+#include "entrypoint/materialize.h"
+#include "entrypoint/options.h"
+#include "entrypoint/report.h"
+#include "entrypoint/resources.h"
+#include "entrypoint/smenv.h"
+#include "entrypoint/supervise.h"
+#include "lib/envlist.h"
+#include "lib/jobspec.h"
+
+struct boot {
+    int argc;
+    char **argv;
+    struct options opts;
+    enum role role;
+    char **role_extra;      /* args after "train"/"serve", appended to the role's command */
+    bool role_from_argv;
+    struct detection det;
+    struct envlist env;     /* the child's environment, built up by the phases */
+    bool have_spec;
+    struct jobspec spec;
+    struct hostplan hosts;
+    struct materialized mat;
+    bool have_job;
+    struct job job;
+    struct resources res;
+    struct smenv sm;
+    struct image_config img;
+    struct command cmd;
+    struct report_targets report;
+    struct supervisor sup;
+    struct oom_baseline oom;
+    int stderr_pipe[2];
+    pid_t child;
+    uint64_t child_start_ms;
+    char note[512]; /* fields a phase adds to its log line */
+};
+
+typedef int boot_phase_fn(struct boot *b, struct perr *err);
+
+boot_phase_fn boot_options, boot_detect, boot_job, boot_materialize, boot_environment,
+    boot_command, boot_explain, boot_prepare, boot_spawn;
+
+/* Logs the child's end, writes the failure reason when it failed, returns the exit status. */
+int boot_finish(struct boot *b, uint64_t run_ms);
+
+void boot_cleanup(struct boot *b);
+
+#endif

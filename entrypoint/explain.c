@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* The --explain document: platform and evidence, role, command, job, environment, files. */
+#include "entrypoint/explain.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/pyfmt.h"
+
+static const char *const secret_markers[] = {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL",
+                                             "PRIVATE", "ACCESS_KEY", "API_KEY", "SESSION"};
+
+bool explain_is_secret_name(const char *name)
+{
+    char upper[256];
+    size_t n = 0;
+
+    for (; name[n] && n < sizeof(upper) - 1; n++)
+        upper[n] = (char)toupper((unsigned char)name[n]);
+    upper[n] = '\0';
+    for (size_t i = 0; i < sizeof(secret_markers) / sizeof(secret_markers[0]); i++) {
+        if (strstr(upper, secret_markers[i]))
+            return true;
+    }
+    return false;
+}
+
+static int put_str(struct jdoc *obj, const char *key, const char *value, struct perr *err)
+{
+    struct jdoc *v = value ? jdoc_new_str(value, strlen(value), err) : jdoc_new(JDOC_NULL, err);
+
+    return v ? jdoc_put(obj, key, strlen(key), v, err) : -1;
+}
+
+static struct jdoc *string_list(char *const *items, struct perr *err)
+{
+    struct jdoc *a = jdoc_new(JDOC_ARRAY, err);
+
+    for (size_t i = 0; a && items && items[i]; i++) {
+        if (jdoc_append(a, jdoc_new_str(items[i], strlen(items[i]), err), err) < 0) {
+            jdoc_free(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static struct jdoc *environment(const struct envlist *env, struct perr *err)
+{
+    struct jdoc *o = jdoc_new(JDOC_OBJECT, err);
+
+    for (size_t i = 0; o && i < env->count; i++) {
+        const char *eq = strchr(env->vars[i], '=');
+        char name[1024];
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - env->vars[i]), env->vars[i]);
+        const char *value = explain_is_secret_name(name) ? "<redacted>" : eq + 1;
+        if (jdoc_put(o, env->vars[i], (size_t)(eq - env->vars[i]), jdoc_new_str(value, strlen(value), err), err) < 0) {
+            jdoc_free(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static struct jdoc *job_summary(const struct job *j, struct perr *err)
+{
+    struct jdoc *o = jdoc_new(JDOC_OBJECT, err), *v;
+    int rc = o ? 0 : -1;
+
+    if (rc == 0)
+        rc = put_str(o, "current_host", job_current_host(j), err);
+    v = rc == 0 ? jdoc_clone(j->resourceconfig, err) : NULL;
+    rc = v ? jdoc_put(o, "resourceconfig", 14, v, err) : -1;
+    v = rc == 0 ? jdoc_clone(j->hyperparameters, err) : NULL;
+    rc = v ? jdoc_put(o, "hyperparameters", 15, v, err) : -1;
+    v = rc == 0 ? jdoc_clone(j->inputdataconfig, err) : NULL;
+    rc = v ? jdoc_put(o, "inputdataconfig", 15, v, err) : -1;
+    if (rc < 0) {
+        jdoc_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static struct jdoc *files(const char *lines, struct perr *err)
+{
+    struct jdoc *a = jdoc_new(JDOC_ARRAY, err);
+
+    for (const char *p = lines; a && p && *p;) {
+        size_t n = strcspn(p, "\n");
+        if (jdoc_append(a, jdoc_new_str(p, n, err), err) < 0)
+            return NULL;
+        p += n + (p[n] == '\n');
+    }
+    return a;
+}
+
+int explain_print(const struct explain_input *in, struct perr *err)
+{
+    struct jdoc *doc = jdoc_new(JDOC_OBJECT, err), *v;
+    struct buf out;
+    int rc = doc ? 0 : -1;
+
+    if (rc == 0)
+        rc = put_str(doc, "platform", detect_platform_name(in->det->platform), err);
+    if (rc == 0)
+        rc = put_str(doc, "evidence", in->det->evidence, err);
+    if (rc == 0)
+        rc = put_str(doc, "role", command_role_name(in->role), err);
+    if (rc == 0 && (v = string_list(in->cmd->argv, err)))
+        rc = jdoc_put(doc, "command", 7, v, err);
+    else if (rc == 0)
+        rc = -1;
+    if (rc == 0)
+        rc = put_str(doc, "command_source", in->cmd->source, err);
+    if (rc == 0)
+        rc = put_str(doc, "cwd", in->cmd->cwd[0] ? in->cmd->cwd : NULL, err);
+    if (rc == 0)
+        rc = put_str(doc, "ml_root", in->root, err);
+    if (rc == 0) {
+        v = in->job ? job_summary(in->job, err) : jdoc_new(JDOC_NULL, err);
+        rc = v ? jdoc_put(doc, "job", 3, v, err) : -1;
+    }
+    if (rc == 0) {
+        v = environment(in->env, err);
+        rc = v ? jdoc_put(doc, "environment", 11, v, err) : -1;
+    }
+    if (rc == 0) {
+        v = files(in->files, err);
+        rc = v ? jdoc_put(doc, "files", 5, v, err) : -1;
+    }
+    buf_init(&out, 64u * 1024 * 1024);
+    if (rc == 0)
+        rc = pyfmt_json_default(&out, doc, err);
+    if (rc == 0)
+        rc = buf_append_str(&out, "\n", err);
+    for (size_t off = 0; rc == 0 && off < out.len;) {
+        ssize_t n = write(STDOUT_FILENO, out.data + off, out.len - off);
+        if (n <= 0)
+            rc = perr_sys(err, "writing the explanation");
+        else
+            off += (size_t)n;
+    }
+    buf_cleanup(&out);
+    jdoc_free(doc);
+    return rc;
+}

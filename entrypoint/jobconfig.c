@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the job spec from the environment, bounded, with every problem reported at once. */
+#include "entrypoint/jobconfig.h"
+
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/log.h"
+
+bool jobconfig_present(const struct envlist *env)
+{
+    const char *inline_ = envlist_get(env, "PARITY_JOB_CONFIG");
+    const char *uri = envlist_get(env, "PARITY_JOB_CONFIG_URI");
+
+    return (inline_ && *inline_) || (uri && *uri);
+}
+
+static int report(int rc, struct buf *problems, const char *source, struct perr *err)
+{
+    if (rc < 0 && problems->data) {
+        for (char *line = problems->data; *line;) {
+            size_t n = strcspn(line, "\n");
+            log_error("job", "%s: %.*s", source, (int)n, line);
+            line += n + (line[n] == '\n');
+        }
+    }
+    buf_cleanup(problems);
+    return rc < 0 ? perr_wrap(err, "reading the job config from %s", source) : 0;
+}
+
+int jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *err)
+{
+    const char *inline_ = envlist_get(env, "PARITY_JOB_CONFIG");
+    const char *uri = envlist_get(env, "PARITY_JOB_CONFIG_URI");
+    struct buf problems, text;
+    int rc;
+
+    buf_init(&problems, 64u * 1024);
+    if (inline_ && *inline_) {
+        rc = jobspec_parse(inline_, strlen(inline_), js, &problems, err);
+        return report(rc, &problems, "PARITY_JOB_CONFIG", err);
+    }
+    if (strncmp(uri, "file://", 7) != 0) {
+        buf_cleanup(&problems);
+        return perr_set(err, PERR_USAGE, "PARITY_JOB_CONFIG_URI '%s': only file:// URIs are supported "
+                        "by this build (s3://, https:// and ARNs come with the data plane)", uri);
+    }
+    buf_init(&text, JOBSPEC_MAX_BYTES);
+    rc = buf_read_file(&text, uri + 7, err);
+    if (rc == 0)
+        rc = jobspec_parse(text.data, text.len, js, &problems, err);
+    buf_cleanup(&text);
+    return report(rc, &problems, uri, err);
+}

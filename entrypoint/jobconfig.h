@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Where parity-init finds the job spec on EKS and locally: PARITY_JOB_CONFIG (inline JSON) or
+ * PARITY_JOB_CONFIG_URI (file://; s3://, https:// and ARNs come with the data plane). */
+#ifndef PARITY_ENTRYPOINT_JOBCONFIG_H
+#define PARITY_ENTRYPOINT_JOBCONFIG_H
+
+#include <stdbool.h>
+
+#include "lib/envlist.h"
+#include "lib/err.h"
+#include "lib/jobspec.h"
+
+/* True when the environment names a job config. */
+bool jobconfig_present(const struct envlist *env);
+
+/* Loads and validates the job spec; every validation problem is logged, the summary is in err. */
+PARITY_MUST_CHECK int jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *err);
+
+#endif
