@@ -192,6 +192,17 @@ install: build/parity-init $(MANPAGE)
 	ln -sf parity-init $(DESTDIR)$(PREFIX)/bin/serve
 	install -D -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/parity-init.1
 
+# The README's first command: SageMaker script-mode training through parity-init, locally.
+DEMO := build/demo
+demo: build/parity-init
+	$(Q)rm -rf $(DEMO) && mkdir -p $(DEMO)/opt-ml/code
+	$(Q)cp images/train-example/train.py $(DEMO)/opt-ml/code/
+	$(Q)sed 's|@REPO@|$(CURDIR)|' examples/train-local.json >$(DEMO)/job.json
+	$(Q)PARITY_JOB_CONFIG_URI=file://$(CURDIR)/$(DEMO)/job.json \
+	    build/parity-init --root $(CURDIR)/$(DEMO)/opt-ml train
+	@echo "demo: the model landed in $(DEMO)/opt-ml/model/model.json:"
+	@cat $(DEMO)/opt-ml/model/model.json; echo
+
 bench: build/parity-init
 	$(Q)bench/startup.sh
 

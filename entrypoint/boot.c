@@ -20,12 +20,10 @@ int boot_options(struct boot *b, struct perr *err)
     int rc = options_parse(b->argc, b->argv, &b->opts, err);
 
     log_setup("parity-init", b->opts.log_level, b->opts.log_format, STDERR_FILENO);
-    if (rc < 0)
-        return -1;
     if (envlist_init_from(&b->env, environ, err) < 0)
         return -1;
-    report_targets_init(&b->report, b->opts.root, &b->env, false);
-    return 0;
+    report_targets_init(&b->report, b->opts.root ? b->opts.root : "/opt/ml", &b->env, false);
+    return rc;
 }
 
 static enum role platform_role(enum platform p)

@@ -81,9 +81,13 @@ void report_write(const struct report_targets *r, const char *text)
 {
     char dir[1100];
     size_t len = strlen(text);
+    char *slash;
 
     snprintf(dir, sizeof(dir), "%s", r->failure_path);
-    *strrchr(dir, '/') = '\0';
+    slash = strrchr(dir, '/');
+    if (!slash)
+        return; /* no targets yet: the failure came before the options were read */
+    *slash = '\0';
     if (r->create_output_dir)
         mkdir(dir, 0755);
     /* O_EXCL: the user's own failure file wins, as with the toolkit */

@@ -297,7 +297,7 @@ static int add_program(struct derivation *dv)
         rc = pyfmt_str(&name, hp_prog, dv->err);
     else
         rc = buf_append_str(&name, "None", dv->err);
-    if (rc == 0 && name.len > 3 && strcmp(name.data + name.len - 3, ".py") == 0)
+    if (rc == 0 && name.len >= 3 && strcmp(name.data + name.len - 3, ".py") == 0)
         name.data[name.len -= 3] = '\0';
     if (rc == 0)
         rc = put_str(dv, "module_name", name.data);
