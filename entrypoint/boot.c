@@ -39,7 +39,8 @@ int boot_detect(struct boot *b, struct perr *err)
 {
     struct detect_hints hints = {.job_config = jobconfig_present(&b->env)};
 
-    b->role_from_argv = command_role_from_argv(b->argv[0], b->opts.command, &b->role, &b->role_extra);
+    b->role_from_argv =
+        command_role_from_argv(b->argv[0], b->opts.command, &b->role, &b->role_extra);
     hints.argv_train = b->role_from_argv && b->role == ROLE_TRAIN;
     hints.argv_serve = b->role_from_argv && b->role == ROLE_SERVE;
     if (detect_platform(b->opts.platform, b->opts.root, &hints, &b->det, err) < 0)
@@ -70,18 +71,22 @@ static int job_from_spec(struct boot *b, struct perr *err)
         return -1;
     b->have_spec = true;
     if (!b->role_from_argv && command_role_parse(b->spec.role, &b->role) < 0)
-        return perr_set(err, PERR_PARSE, "job config role '%s' is not train, serve or process", b->spec.role);
-    rc = hosts_plan(&b->hosts, b->spec.instance_count, b->det.platform == PLATFORM_EKS, b->spec.name,
-                    b->spec.eks_service, &b->env, err);
+        return perr_set(err, PERR_PARSE, "job config role '%s' is not train, serve or process",
+                        b->spec.role);
+    rc = hosts_plan(&b->hosts, b->spec.instance_count, b->det.platform == PLATFORM_EKS,
+                    b->spec.name, b->spec.eks_service, &b->env, err);
     if (rc == 0)
         rc = materialize_plan(m, &b->spec, &b->hosts, b->opts.root, err);
     snprintf(b->job.root, sizeof(b->job.root), "%s", b->opts.root);
     if (rc == 0)
-        rc = job_load_text(&b->job, "hyperparameters.json", m->hyperparameters.data, m->hyperparameters.len, err);
+        rc = job_load_text(&b->job, "hyperparameters.json", m->hyperparameters.data,
+                           m->hyperparameters.len, err);
     if (rc == 0)
-        rc = job_load_text(&b->job, "resourceconfig.json", m->resourceconfig.data, m->resourceconfig.len, err);
+        rc = job_load_text(&b->job, "resourceconfig.json", m->resourceconfig.data,
+                           m->resourceconfig.len, err);
     if (rc == 0)
-        rc = job_load_text(&b->job, "inputdataconfig.json", m->inputdataconfig.data, m->inputdataconfig.len, err);
+        rc = job_load_text(&b->job, "inputdataconfig.json", m->inputdataconfig.data,
+                           m->inputdataconfig.len, err);
     return rc;
 }
 
@@ -125,7 +130,8 @@ int boot_materialize(struct boot *b, struct perr *err)
 
 int boot_environment(struct boot *b, struct perr *err)
 {
-    const char *type = b->have_job ? jdoc_get_str(b->job.resourceconfig, "current_instance_type") : NULL;
+    const char *type =
+        b->have_job ? jdoc_get_str(b->job.resourceconfig, "current_instance_type") : NULL;
     struct environ_inputs in = {
         .platform = b->det.platform,
         .role = b->role,
@@ -136,7 +142,7 @@ int boot_environment(struct boot *b, struct perr *err)
         .master_port = b->opts.master_port,
     };
 
-    resources_probe(&b->res, "/sys", "/dev", "/sys/fs/cgroup", &b->env, type);
+    resources_probe(&b->res, &resources_roots_default, &b->env, type);
     snprintf(b->note, sizeof(b->note), " num_cpus=%ld cpu_limit=%ld num_gpus=%ld", b->res.num_cpus,
              b->res.cpu_limit, b->res.num_gpus);
     return environ_build(&b->env, &in, &b->sm, err);
@@ -159,7 +165,8 @@ int boot_command(struct boot *b, struct perr *err)
      * without arguments takes it from the spec the same way. */
     if ((!given || !given[0]) && sc) {
         if (sc->count > COMMAND_MAX_ARGS)
-            return perr_set(err, PERR_LIMIT, "job config command has more than %d arguments", COMMAND_MAX_ARGS);
+            return perr_set(err, PERR_LIMIT, "job config command has more than %d arguments",
+                            COMMAND_MAX_ARGS);
         for (size_t i = 0; i < sc->count; i++)
             from_spec[i] = sc->items[i]->text;
         from_spec[sc->count] = NULL;
@@ -169,8 +176,8 @@ int boot_command(struct boot *b, struct perr *err)
         return -1;
     if (given == from_spec)
         b->cmd.source = "job config";
-    snprintf(b->note, sizeof(b->note), " role=%s source=\"%s\" command=\"%s\"", command_role_name(b->role),
-             b->cmd.source, b->cmd.argv[0]);
+    snprintf(b->note, sizeof(b->note), " role=%s source=\"%s\" command=\"%s\"",
+             command_role_name(b->role), b->cmd.source, b->cmd.argv[0]);
     return 0;
 }
 
@@ -238,7 +245,8 @@ int boot_spawn(struct boot *b, struct perr *err)
     spawn_close_inherited_fds();
     /* The child exists and exits 126/127: report now, then reap it as usual. */
     if (fail.stage == SPAWN_STAGE_CHDIR)
-        log_error("spawn", "cannot enter working directory '%s': %s", b->cmd.cwd, strerror(fail.sys_errno));
+        log_error("spawn", "cannot enter working directory '%s': %s", b->cmd.cwd,
+                  strerror(fail.sys_errno));
     else if (fail.stage == SPAWN_STAGE_EXEC)
         log_error("spawn", "cannot run '%s': %s; check that it exists and is executable",
                   b->cmd.argv[0], strerror(fail.sys_errno));

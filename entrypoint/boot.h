@@ -16,21 +16,21 @@
 #include "entrypoint/materialize.h"
 #include "entrypoint/options.h"
 #include "entrypoint/report.h"
-#include "entrypoint/resources.h"
 #include "entrypoint/smenv.h"
 #include "entrypoint/supervise.h"
 #include "lib/envlist.h"
 #include "lib/jobspec.h"
+#include "lib/resources.h"
 
 struct boot {
     int argc;
     char **argv;
     struct options opts;
     enum role role;
-    char **role_extra;      /* args after "train"/"serve", appended to the role's command */
+    char **role_extra; /* args after "train"/"serve", appended to the role's command */
     bool role_from_argv;
     struct detection det;
-    struct envlist env;     /* the child's environment, built up by the phases */
+    struct envlist env; /* the child's environment, built up by the phases */
     bool have_spec;
     struct jobspec spec;
     struct hostplan hosts;
@@ -52,8 +52,8 @@ struct boot {
 
 typedef int boot_phase_fn(struct boot *b, struct perr *err);
 
-boot_phase_fn boot_options, boot_detect, boot_job, boot_materialize, boot_environment,
-    boot_command, boot_explain, boot_prepare, boot_spawn;
+boot_phase_fn boot_options, boot_detect, boot_job, boot_materialize, boot_environment, boot_command,
+    boot_explain, boot_prepare, boot_spawn;
 
 /* Logs the child's end, writes the failure reason when it failed, returns the exit status. */
 int boot_finish(struct boot *b, uint64_t run_ms);

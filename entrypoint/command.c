@@ -65,7 +65,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 /* The toolkit's runners: .py with the image's python3, .sh with sh, anything else directly;
  * always in the code folder, with the hyperparameters as arguments. */
-static int script_mode(struct command *c, size_t *n, const struct command_script *s, struct perr *err)
+static int
+script_mode(struct command *c, size_t *n, const struct command_script *s, struct perr *err)
 {
     char local[1100];
     int rc = 0;
@@ -77,7 +78,8 @@ static int script_mode(struct command *c, size_t *n, const struct command_script
     if (rc < 0)
         return -1;
     /* execvp would search PATH for a bare name; the toolkit runs the file in the code folder. */
-    snprintf(local, sizeof(local), "%s%s", *n || strchr(s->entry_point, '/') ? "" : "./", s->entry_point);
+    snprintf(local, sizeof(local), "%s%s", *n || strchr(s->entry_point, '/') ? "" : "./",
+             s->entry_point);
     rc = append(&c->argv, n, local, err);
     for (size_t i = 0; rc == 0 && s->user_args && i < s->user_args->count; i++)
         rc = append(&c->argv, n, s->user_args->items[i]->text, err);
@@ -86,8 +88,12 @@ static int script_mode(struct command *c, size_t *n, const struct command_script
     return rc;
 }
 
-int command_resolve(struct command *c, char **given, char **extra, enum role role,
-                    const struct image_config *img, const struct command_script *script,
+int command_resolve(struct command *c,
+                    char **given,
+                    char **extra,
+                    enum role role,
+                    const struct image_config *img,
+                    const struct command_script *script,
                     struct perr *err)
 {
     const struct jdoc *from_img = img->commands[role];
@@ -115,7 +121,9 @@ int command_resolve(struct command *c, char **given, char **extra, enum role rol
                     "no command for role %s: give one after --, set %s_command in %s, set "
                     "PARITY_%s_COMMAND%s",
                     role_names[role], role_names[role], CONFIG_IMAGE_PATH,
-                    role == ROLE_TRAIN ? "TRAIN" : role == ROLE_SERVE ? "SERVE" : "PROCESS",
+                    role == ROLE_TRAIN   ? "TRAIN"
+                    : role == ROLE_SERVE ? "SERVE"
+                                         : "PROCESS",
                     role == ROLE_TRAIN ? ", or SAGEMAKER_PROGRAM (script mode)" : "");
 }
 

@@ -20,8 +20,8 @@ enum role {
 #define COMMAND_MAX_ARGS 4096
 
 struct command {
-    char **argv;       /* owned, NULL-terminated */
-    char cwd[1024];    /* "" keeps parity-init's working directory */
+    char **argv;        /* owned, NULL-terminated */
+    char cwd[1024];     /* "" keeps parity-init's working directory */
     const char *source; /* "command line", "image config", "PARITY_TRAIN_COMMAND", "script mode" */
 };
 
@@ -39,9 +39,9 @@ bool command_role_from_argv(const char *argv0, char **cmd, enum role *role, char
 
 /* What script mode needs from the job (SageMaker's training toolkit convention). */
 struct command_script {
-    const char *entry_point;       /* SM_USER_ENTRY_POINT, or NULL */
-    const struct jdoc *user_args;  /* SM_USER_ARGS (array of strings) */
-    const char *code_dir;          /* cwd for the script */
+    const char *entry_point;      /* SM_USER_ENTRY_POINT, or NULL */
+    const struct jdoc *user_args; /* SM_USER_ARGS (array of strings) */
+    const char *code_dir;         /* cwd for the script */
 };
 
 /*
@@ -49,9 +49,13 @@ struct command_script {
  * the role's command from the image config (plus `extra` args), else script mode for training.
  * Fails with a message that says what to configure.
  */
-PARITY_MUST_CHECK int command_resolve(struct command *c, char **given, char **extra, enum role role,
+PARITY_MUST_CHECK int command_resolve(struct command *c,
+                                      char **given,
+                                      char **extra,
+                                      enum role role,
                                       const struct image_config *img,
-                                      const struct command_script *script, struct perr *err);
+                                      const struct command_script *script,
+                                      struct perr *err);
 
 void command_cleanup(struct command *c);
 

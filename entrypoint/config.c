@@ -20,7 +20,8 @@ static bool is_command(const struct jdoc *v)
     if (!v || v->type != JDOC_ARRAY || v->count == 0)
         return false;
     for (size_t i = 0; i < v->count; i++) {
-        if (v->items[i]->type != JDOC_STRING || memchr(v->items[i]->text, '\0', v->items[i]->text_len))
+        if (v->items[i]->type != JDOC_STRING ||
+            memchr(v->items[i]->text, '\0', v->items[i]->text_len))
             return false;
     }
     return true;
@@ -52,7 +53,8 @@ static int read_file(struct image_config *c, const char *path, bool must_exist, 
         for (size_t k = 0; k < sizeof(known_fields) / sizeof(known_fields[0]); k++)
             known = known || strcmp(c->doc->keys[i], known_fields[k]) == 0;
         if (!known)
-            log_warn("config", "ignoring unknown field in image config file=%s field=\"%s\"", path, c->doc->keys[i]);
+            log_warn("config", "ignoring unknown field in image config file=%s field=\"%s\"", path,
+                     c->doc->keys[i]);
     }
     return 0;
 }
@@ -62,7 +64,8 @@ static const char *const role_vars[] = {"PARITY_TRAIN_COMMAND", "PARITY_SERVE_CO
                                         "PARITY_PROCESS_COMMAND"};
 
 /* The variable wins over the file: the image sets a default, the deployment may override it. */
-static int load_command(struct image_config *c, const struct envlist *env, size_t role, struct perr *err)
+static int
+load_command(struct image_config *c, const struct envlist *env, size_t role, struct perr *err)
 {
     const char *v = envlist_get(env, role_vars[role]);
     const struct jdoc *from_file = c->doc ? jdoc_get(c->doc, role_fields[role]) : NULL;
@@ -86,8 +89,10 @@ static int load_command(struct image_config *c, const struct envlist *env, size_
     }
     c->commands[role] = cmd;
     if (!is_command(cmd))
-        return perr_set(err, PERR_PARSE,
-                        "%s must be a non-empty JSON array of strings, like [\"python3\", \"train.py\"]", where);
+        return perr_set(
+            err, PERR_PARSE,
+            "%s must be a non-empty JSON array of strings, like [\"python3\", \"train.py\"]",
+            where);
     return 0;
 }
 

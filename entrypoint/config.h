@@ -18,9 +18,9 @@ enum config_role {
 };
 
 struct image_config {
-    char path[1024];              /* the file read, or "" when there was none */
-    struct jdoc *doc;             /* the whole document, or NULL */
-    struct jdoc *commands[3];     /* per role: an owned array of strings, or NULL */
+    char path[1024];               /* the file read, or "" when there was none */
+    struct jdoc *doc;              /* the whole document, or NULL */
+    struct jdoc *commands[3];      /* per role: an owned array of strings, or NULL */
     const char *command_source[3]; /* "image.json" or the variable that set it */
 };
 
@@ -29,8 +29,8 @@ struct image_config {
  * PARITY_IMAGE_CONFIG is an error), then applies PARITY_TRAIN_COMMAND / PARITY_SERVE_COMMAND /
  * PARITY_PROCESS_COMMAND (JSON arrays), which win over the file.
  */
-PARITY_MUST_CHECK int config_load_image(struct image_config *c, const struct envlist *env,
-                                        struct perr *err);
+PARITY_MUST_CHECK int
+config_load_image(struct image_config *c, const struct envlist *env, struct perr *err);
 
 void config_cleanup(struct image_config *c);
 

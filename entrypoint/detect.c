@@ -79,8 +79,11 @@ static bool kubernetes(char *evidence, size_t len)
     return eks_credentials(evidence, len);
 }
 
-int detect_platform(const char *forced, const char *ml_root, const struct detect_hints *hints,
-                    struct detection *d, struct perr *err)
+int detect_platform(const char *forced,
+                    const char *ml_root,
+                    const struct detect_hints *hints,
+                    struct detection *d,
+                    struct perr *err)
 {
     if (forced) {
         for (size_t i = 0; i < sizeof(platform_names) / sizeof(platform_names[0]); i++) {
@@ -105,7 +108,8 @@ int detect_platform(const char *forced, const char *ml_root, const struct detect
     else if (getenv("TRAINING_JOB_NAME"))
         found(d, PLATFORM_SAGEMAKER_TRAINING, "env TRAINING_JOB_NAME");
     else if (hints->argv_train && file_exists(ml_root, "/input/config/resourceconfig.json"))
-        found(d, PLATFORM_SAGEMAKER_TRAINING, "argv train and file input/config/resourceconfig.json");
+        found(d, PLATFORM_SAGEMAKER_TRAINING,
+              "argv train and file input/config/resourceconfig.json");
     else if (hints->argv_serve)
         found(d, PLATFORM_SAGEMAKER_HOSTING, "argv serve");
     else

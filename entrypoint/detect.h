@@ -34,8 +34,10 @@ struct detect_hints {
  * a job config (local); SageMaker processing's config file; training's TRAINING_JOB_* variables
  * or argv "train" with resourceconfig.json; argv "serve" (hosting); else local.
  */
-PARITY_MUST_CHECK int detect_platform(const char *forced, const char *ml_root,
-                                      const struct detect_hints *hints, struct detection *d,
+PARITY_MUST_CHECK int detect_platform(const char *forced,
+                                      const char *ml_root,
+                                      const struct detect_hints *hints,
+                                      struct detection *d,
                                       struct perr *err);
 
 const char *detect_platform_name(enum platform p);

@@ -5,13 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static int set_long(struct envlist *env, const char *name, long v, bool keep_existing,
-                    struct perr *err)
+static int
+set_long(struct envlist *env, const char *name, long v, bool keep_existing, struct perr *err)
 {
     char num[32];
 
     snprintf(num, sizeof(num), "%ld", v);
-    return keep_existing ? envlist_set_default(env, name, num, err) : envlist_set(env, name, num, err);
+    return keep_existing ? envlist_set_default(env, name, num, err)
+                         : envlist_set(env, name, num, err);
 }
 
 /* What SageMaker sets from CreateTrainingJob: its Environment map and TRAINING_JOB_NAME. */
@@ -27,8 +28,11 @@ static int spec_environment(struct envlist *env, const struct jobspec *spec, str
 
 /* torchrun-style variables from the toolkit's host list: nobody else sets them on SageMaker
  * (contract/sagemaker.md §5), so a job's own launcher settings win. */
-static int distributed(struct envlist *env, const struct job *job, const struct smenv *sm,
-                       uint64_t master_port, struct perr *err)
+static int distributed(struct envlist *env,
+                       const struct job *job,
+                       const struct smenv *sm,
+                       uint64_t master_port,
+                       struct perr *err)
 {
     int rc = envlist_set_default(env, "MASTER_ADDR", sm->master_host, err);
 
@@ -56,7 +60,9 @@ static const char *job_name(const struct environ_inputs *in, const struct envlis
     return n ? n : "";
 }
 
-int environ_build(struct envlist *env, const struct environ_inputs *in, struct smenv *sm,
+int environ_build(struct envlist *env,
+                  const struct environ_inputs *in,
+                  struct smenv *sm,
                   struct perr *err)
 {
     int rc = 0;

@@ -9,17 +9,17 @@
 #include "entrypoint/command.h"
 #include "entrypoint/detect.h"
 #include "entrypoint/job.h"
-#include "entrypoint/resources.h"
 #include "entrypoint/smenv.h"
 #include "lib/envlist.h"
 #include "lib/jobspec.h"
+#include "lib/resources.h"
 
 struct environ_inputs {
     enum platform platform;
     enum role role;
     const char *root;
-    const struct job *job;       /* NULL without a job model */
-    const struct jobspec *spec;  /* EKS/local job spec, or NULL */
+    const struct job *job;      /* NULL without a job model */
+    const struct jobspec *spec; /* EKS/local job spec, or NULL */
     const struct resources *res;
     uint64_t master_port;
 };
@@ -32,7 +32,9 @@ struct environ_inputs {
  * PARITY_CPU_LIMIT (and PARITY_CURRENT_HOST, PARITY_HOST_RANK, PARITY_NUM_HOSTS with a job).
  * Variables already present are kept where a platform or user may have set them on purpose.
  */
-PARITY_MUST_CHECK int environ_build(struct envlist *env, const struct environ_inputs *in,
-                                    struct smenv *sm, struct perr *err);
+PARITY_MUST_CHECK int environ_build(struct envlist *env,
+                                    const struct environ_inputs *in,
+                                    struct smenv *sm,
+                                    struct perr *err);
 
 #endif

@@ -10,8 +10,9 @@
 #include "lib/buf.h"
 #include "lib/pyfmt.h"
 
-static const char *const secret_markers[] = {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL",
-                                             "PRIVATE", "ACCESS_KEY", "API_KEY", "SESSION"};
+static const char *const secret_markers[] = {"SECRET",     "TOKEN",      "PASSWORD",
+                                             "PASSWD",     "CREDENTIAL", "PRIVATE",
+                                             "ACCESS_KEY", "API_KEY",    "SESSION"};
 
 bool explain_is_secret_name(const char *name)
 {
@@ -57,7 +58,8 @@ static struct jdoc *environment(const struct envlist *env, struct perr *err)
         char name[1024];
         snprintf(name, sizeof(name), "%.*s", (int)(eq - env->vars[i]), env->vars[i]);
         const char *value = explain_is_secret_name(name) ? "<redacted>" : eq + 1;
-        if (jdoc_put(o, env->vars[i], (size_t)(eq - env->vars[i]), jdoc_new_str(value, strlen(value), err), err) < 0) {
+        if (jdoc_put(o, env->vars[i], (size_t)(eq - env->vars[i]),
+                     jdoc_new_str(value, strlen(value), err), err) < 0) {
             jdoc_free(o);
             return NULL;
         }

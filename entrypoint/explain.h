@@ -13,10 +13,10 @@ struct explain_input {
     const struct detection *det;
     enum role role;
     const struct command *cmd;
-    const struct job *job;   /* NULL when the run has no job model */
+    const struct job *job; /* NULL when the run has no job model */
     const char *root;
     const struct envlist *env;
-    const char *files;       /* paths that would be written, one per line */
+    const char *files; /* paths that would be written, one per line */
 };
 
 /* Writes the document to fd 1. Secret-looking values (tokens, keys, passwords) are redacted. */

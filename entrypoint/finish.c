@@ -56,8 +56,8 @@ int finish_report(int wait_status, const struct oom_baseline *b, uint64_t run_ms
         log_warn(
             PHASE,
             "child killed by signal signal=%d signal_name=%s exit_code=%d oom_kill=%s duration_ms=%llu",
-            sig, signals_name(sig, name, sizeof(name)), code,
-            finish_oom_verdict(wait_status, b), (unsigned long long)run_ms);
+            sig, signals_name(sig, name, sizeof(name)), code, finish_oom_verdict(wait_status, b),
+            (unsigned long long)run_ms);
     } else {
         log_info(PHASE, "child exited exit_code=%d duration_ms=%llu", code,
                  (unsigned long long)run_ms);

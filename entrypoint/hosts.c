@@ -27,15 +27,21 @@ static int env_index(const struct envlist *env, long count, long *out, struct pe
         if (!v || !*v)
             continue;
         if (num_parse_u64(v, 0, (uint64_t)count - 1, &n, err) < 0)
-            return perr_wrap(err, "invalid %s for a job of %ld host%s", names[i], count, count == 1 ? "" : "s");
+            return perr_wrap(err, "invalid %s for a job of %ld host%s", names[i], count,
+                             count == 1 ? "" : "s");
         *out = (long)n;
         return 0;
     }
     return 0;
 }
 
-int hosts_plan(struct hostplan *h, long count, bool eks, const char *job_name, const char *service,
-               const struct envlist *env, struct perr *err)
+int hosts_plan(struct hostplan *h,
+               long count,
+               bool eks,
+               const char *job_name,
+               const char *service,
+               const struct envlist *env,
+               struct perr *err)
 {
     const char *given = envlist_get(env, "PARITY_HOSTS");
     struct buf b;
@@ -54,7 +60,8 @@ int hosts_plan(struct hostplan *h, long count, bool eks, const char *job_name, c
             goto error;
     } else {
         for (long i = 0; i < count; i++) {
-            if (buf_printf(&b, err, "%s%s-%ld.%s", i ? "," : "", job_name, i, service ? service : job_name) < 0)
+            if (buf_printf(&b, err, "%s%s-%ld.%s", i ? "," : "", job_name, i,
+                           service ? service : job_name) < 0)
                 goto error;
         }
     }
@@ -104,7 +111,10 @@ static int resolve(const char *name, char *ip, size_t ip_len)
     return -1;
 }
 
-int hosts_write_aliases(const struct hostplan *h, const char *hosts_file, unsigned wait_s, struct perr *err)
+int hosts_write_aliases(const struct hostplan *h,
+                        const char *hosts_file,
+                        unsigned wait_s,
+                        struct perr *err)
 {
     long deadline = now_s() + (long)wait_s;
     const char *p = h->peers;
@@ -117,7 +127,8 @@ int hosts_write_aliases(const struct hostplan *h, const char *hosts_file, unsign
         size_t n = strcspn(p, ",");
         if (n == 0 || n >= sizeof(name)) {
             buf_cleanup(&lines);
-            return perr_set(err, PERR_PARSE, "PARITY_HOSTS must name %ld hosts separated by commas", h->count);
+            return perr_set(err, PERR_PARSE, "PARITY_HOSTS must name %ld hosts separated by commas",
+                            h->count);
         }
         snprintf(name, sizeof(name), "%.*s", (int)n, p);
         p += n + (p[n] == ',');
@@ -125,8 +136,10 @@ int hosts_write_aliases(const struct hostplan *h, const char *hosts_file, unsign
         while (resolve(name, ip, sizeof(ip)) < 0) {
             if (now_s() >= deadline) {
                 buf_cleanup(&lines);
-                return perr_set(err, PERR_TIMEOUT, "peer algo-%ld (%s) did not resolve within %u s; "
-                                "check the headless Service and that the pod is running", i + 1, name, wait_s);
+                return perr_set(err, PERR_TIMEOUT,
+                                "peer algo-%ld (%s) did not resolve within %u s; "
+                                "check the headless Service and that the pod is running",
+                                i + 1, name, wait_s);
             }
             sleep(1);
         }

@@ -55,7 +55,8 @@ static int check_resourceconfig(const struct jdoc *rc, struct perr *err)
         if (g->type != JDOC_OBJECT || !jdoc_get_str(g, "instance_group_name") ||
             !is_string_list(jdoc_get(g, "hosts"), false))
             return perr_set(err, PERR_PARSE,
-                            "\"instance_groups\"[%zu] needs \"instance_group_name\" and \"hosts\"", i);
+                            "\"instance_groups\"[%zu] needs \"instance_group_name\" and \"hosts\"",
+                            i);
     }
     return 0;
 }
@@ -105,7 +106,8 @@ int job_load_files(struct job *j, const char *root, struct perr *err)
         snprintf(path, sizeof(path), "%s/input/config/%s", root, config_files[i]);
         buf_init(&b, JOB_CONFIG_MAX_BYTES);
         rc = buf_read_file(&b, path, err);
-        if (rc < 0 && err->sys_errno == ENOENT && strcmp(config_files[i], "checkpointconfig.json") == 0) {
+        if (rc < 0 && err->sys_errno == ENOENT &&
+            strcmp(config_files[i], "checkpointconfig.json") == 0) {
             buf_cleanup(&b);
             continue; /* only written when the job has a CheckpointConfig */
         }
@@ -114,9 +116,12 @@ int job_load_files(struct job *j, const char *root, struct perr *err)
         buf_cleanup(&b);
         if (rc < 0) {
             if (err->code == PERR_IO && err->sys_errno == ENOENT)
-                return perr_set(err, PERR_IO, "reading %s: the file is missing; SageMaker writes it "
-                                "before the container starts, elsewhere parity-init needs a job config "
-                                "(PARITY_JOB_CONFIG)", path);
+                return perr_set(
+                    err, PERR_IO,
+                    "reading %s: the file is missing; SageMaker writes it "
+                    "before the container starts, elsewhere parity-init needs a job config "
+                    "(PARITY_JOB_CONFIG)",
+                    path);
             if (err->code == PERR_IO || err->code == PERR_LIMIT)
                 return -1; /* the message already names the path */
             return perr_wrap(err, "reading %s", path);

@@ -42,8 +42,10 @@ int jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *e
     }
     if (strncmp(uri, "file://", 7) != 0) {
         buf_cleanup(&problems);
-        return perr_set(err, PERR_USAGE, "PARITY_JOB_CONFIG_URI '%s': only file:// URIs are supported "
-                        "by this build (s3://, https:// and ARNs come with the data plane)", uri);
+        return perr_set(err, PERR_USAGE,
+                        "PARITY_JOB_CONFIG_URI '%s': only file:// URIs are supported "
+                        "by this build (s3://, https:// and ARNs come with the data plane)",
+                        uri);
     }
     buf_init(&text, JOBSPEC_MAX_BYTES);
     rc = buf_read_file(&text, uri + 7, err);

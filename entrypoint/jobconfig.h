@@ -14,6 +14,7 @@
 bool jobconfig_present(const struct envlist *env);
 
 /* Loads and validates the job spec; every validation problem is logged, the summary is in err. */
-PARITY_MUST_CHECK int jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *err);
+PARITY_MUST_CHECK int
+jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *err);
 
 #endif

@@ -42,8 +42,8 @@ static int plan_hyperparameters(struct buf *b, const struct jobspec *js, struct 
         buf_reset(&v);
         rc = pyfmt_json_default(&v, hps->items[i], err);
         if (rc == 0)
-            rc = jdoc_put(encoded, hps->keys[i], hps->key_lens[i],
-                          jdoc_new_str(v.data, v.len, err), err);
+            rc = jdoc_put(encoded, hps->keys[i], hps->key_lens[i], jdoc_new_str(v.data, v.len, err),
+                          err);
     }
     if (rc == 0)
         rc = pyfmt_json_default(b, encoded, err);
@@ -62,21 +62,28 @@ static int put_hosts(struct buf *b, const struct hostplan *h, struct perr *err)
 }
 
 /* Key order and defaults as SageMaker writes the file for a homogeneous cluster. */
-static int plan_resourceconfig(struct buf *b, const struct jobspec *js, const struct hostplan *h,
+static int plan_resourceconfig(struct buf *b,
+                               const struct jobspec *js,
+                               const struct hostplan *h,
                                struct perr *err)
 {
     const char *type = js->instance_type ? js->instance_type : "local";
-    int rc = buf_printf(b, err, "{\"current_host\": \"algo-%ld\", \"current_instance_type\": ", h->index + 1);
+    int rc = buf_printf(
+        b, err, "{\"current_host\": \"algo-%ld\", \"current_instance_type\": ", h->index + 1);
 
     if (rc == 0)
         rc = put_json_string(b, type, err);
     if (rc == 0)
-        rc = buf_append_str(b, ", \"current_group_name\": \"homogeneousCluster\", \"hosts\": ", err);
+        rc =
+            buf_append_str(b, ", \"current_group_name\": \"homogeneousCluster\", \"hosts\": ", err);
     if (rc == 0)
         rc = put_hosts(b, h, err);
     if (rc == 0)
-        rc = buf_append_str(b, ", \"instance_groups\": [{\"instance_group_name\": \"homogeneousCluster\", "
-                               "\"instance_type\": ", err);
+        rc = buf_append_str(
+            b,
+            ", \"instance_groups\": [{\"instance_group_name\": \"homogeneousCluster\", "
+            "\"instance_type\": ",
+            err);
     if (rc == 0)
         rc = put_json_string(b, type, err);
     if (rc == 0)
@@ -84,7 +91,8 @@ static int plan_resourceconfig(struct buf *b, const struct jobspec *js, const st
     if (rc == 0)
         rc = put_hosts(b, h, err);
     if (rc == 0)
-        rc = buf_append_str(b, "}], \"network_interface_name\": \"eth0\", \"topology\": null}", err);
+        rc =
+            buf_append_str(b, "}], \"network_interface_name\": \"eth0\", \"topology\": null}", err);
     return rc;
 }
 
@@ -108,14 +116,19 @@ static int plan_inputdataconfig(struct buf *b, const struct jobspec *js, struct 
                 rc = buf_append_str(b, ", ", err);
         }
         if (rc == 0)
-            rc = buf_printf(b, err, "\"TrainingInputMode\": \"%s\", \"S3DistributionType\": \"%s\", "
-                            "\"RecordWrapperType\": \"None\"}", c->mode, c->distribution);
+            rc = buf_printf(b, err,
+                            "\"TrainingInputMode\": \"%s\", \"S3DistributionType\": \"%s\", "
+                            "\"RecordWrapperType\": \"None\"}",
+                            c->mode, c->distribution);
     }
     return rc < 0 ? -1 : buf_append_str(b, "}", err);
 }
 
-int materialize_plan(struct materialized *m, const struct jobspec *js, const struct hostplan *h,
-                     const char *root, struct perr *err)
+int materialize_plan(struct materialized *m,
+                     const struct jobspec *js,
+                     const struct hostplan *h,
+                     const char *root,
+                     struct perr *err)
 {
     char ck[4200];
 
@@ -211,8 +224,10 @@ static int link_channel(const char *root, const struct jobspec_channel *c, struc
             if (S_ISLNK(st.st_mode) && unlink(path) < 0)
                 return perr_sys(err, "replacing %s", path);
         } else {
-            return perr_set(err, PERR_IO, "channel %s: %s already exists and is not empty; "
-                            "use a fresh --root", c->name, path);
+            return perr_set(err, PERR_IO,
+                            "channel %s: %s already exists and is not empty; "
+                            "use a fresh --root",
+                            c->name, path);
         }
     }
     if (symlink(target, path) < 0)
@@ -226,7 +241,8 @@ static const char *const job_dirs[] = {
 
 int materialize_paths(const struct jobspec *js, const char *root, struct buf *out, struct perr *err)
 {
-    static const char *const files[] = {"hyperparameters.json", "resourceconfig.json", "inputdataconfig.json"};
+    static const char *const files[] = {"hyperparameters.json", "resourceconfig.json",
+                                        "inputdataconfig.json"};
     int rc = 0;
 
     for (size_t i = 0; rc == 0 && i < sizeof(job_dirs) / sizeof(job_dirs[0]); i++)
@@ -245,7 +261,9 @@ int materialize_paths(const struct jobspec *js, const char *root, struct buf *ou
     return rc;
 }
 
-int materialize_write(const struct materialized *m, const struct jobspec *js, const char *root,
+int materialize_write(const struct materialized *m,
+                      const struct jobspec *js,
+                      const char *root,
                       struct perr *err)
 {
     char dir[4200];
@@ -276,9 +294,11 @@ int materialize_write(const struct materialized *m, const struct jobspec *js, co
             snprintf(dir, sizeof(dir), "%s/input/data/%s", root, c->name);
             rc = mkdirs(dir, err);
             if (rc == 0)
-                rc = perr_set(err, PERR_USAGE, "channel %s: %s: downloading s3:// channels needs the "
-                              "S3 data plane, which this build does not have yet; use a file:// channel",
-                              c->name, c->uri);
+                rc = perr_set(
+                    err, PERR_USAGE,
+                    "channel %s: %s: downloading s3:// channels needs the "
+                    "S3 data plane, which this build does not have yet; use a file:// channel",
+                    c->name, c->uri);
         }
     }
     return rc;

@@ -19,8 +19,10 @@ struct materialized {
 };
 
 /* Builds the documents in memory (nothing touches the disk: --explain uses this too). */
-PARITY_MUST_CHECK int materialize_plan(struct materialized *m, const struct jobspec *js,
-                                       const struct hostplan *h, const char *root,
+PARITY_MUST_CHECK int materialize_plan(struct materialized *m,
+                                       const struct jobspec *js,
+                                       const struct hostplan *h,
+                                       const char *root,
                                        struct perr *err);
 
 /*
@@ -28,12 +30,14 @@ PARITY_MUST_CHECK int materialize_plan(struct materialized *m, const struct jobs
  * the documents into ROOT/input/config (each through a temporary file and rename), and links
  * file:// channels into place. s3:// channels are the data plane's job.
  */
-PARITY_MUST_CHECK int materialize_write(const struct materialized *m, const struct jobspec *js,
-                                        const char *root, struct perr *err);
+PARITY_MUST_CHECK int materialize_write(const struct materialized *m,
+                                        const struct jobspec *js,
+                                        const char *root,
+                                        struct perr *err);
 
 /* Lists the paths materialize_write would create, one per line (for --explain). */
-PARITY_MUST_CHECK int materialize_paths(const struct jobspec *js, const char *root, struct buf *out,
-                                        struct perr *err);
+PARITY_MUST_CHECK int
+materialize_paths(const struct jobspec *js, const char *root, struct buf *out, struct perr *err);
 
 void materialize_cleanup(struct materialized *m);
 

@@ -109,7 +109,8 @@ static int read_environment(struct options *o, struct perr *err)
         return -1;
     if ((v = getenv("PARITY_MASTER_PORT")) && num_parse_u64(v, 1, 65535, &o->master_port, err) < 0)
         return perr_wrap(err, "invalid PARITY_MASTER_PORT");
-    if ((v = getenv("PARITY_PEER_WAIT_SECONDS")) && parse_seconds(v, "PARITY_PEER_WAIT_SECONDS", &o->peer_wait_s, err) < 0)
+    if ((v = getenv("PARITY_PEER_WAIT_SECONDS")) &&
+        parse_seconds(v, "PARITY_PEER_WAIT_SECONDS", &o->peer_wait_s, err) < 0)
         return -1;
     if ((v = getenv("PARITY_LOG_LEVEL")) && *v && log_level_parse(v, &o->log_level, err) < 0)
         return perr_wrap(err, "invalid PARITY_LOG_LEVEL");
@@ -151,7 +152,9 @@ static int apply_flag(struct options *o, int c, const char *arg, struct perr *er
         o->explain = true;
         return 0;
     case OPT_MASTER_PORT:
-        return num_parse_u64(arg, 1, 65535, &o->master_port, err) < 0 ? perr_wrap(err, "invalid --master-port") : 0;
+        return num_parse_u64(arg, 1, 65535, &o->master_port, err) < 0
+                   ? perr_wrap(err, "invalid --master-port")
+                   : 0;
     case OPT_PEER_WAIT:
         return parse_seconds(arg, "--peer-wait-seconds", &o->peer_wait_s, err);
     case OPT_LOG_LEVEL:

@@ -48,7 +48,9 @@ void report_tail_lines(const struct report_tail *t, size_t max_lines, char *out,
     out[n] = '\0';
 }
 
-void report_targets_init(struct report_targets *r, const char *root, const struct envlist *env,
+void report_targets_init(struct report_targets *r,
+                         const char *root,
+                         const struct envlist *env,
                          bool job_owned_root)
 {
     const char *termlog = envlist_get(env, "PARITY_TERMINATION_LOG");
@@ -94,11 +96,16 @@ void report_write(const struct report_targets *r, const char *text)
     if (access(dir, W_OK) == 0)
         write_text(r->failure_path, text, len, O_EXCL);
     if (r->termlog_path[0])
-        write_text(r->termlog_path, text, len > TERMLOG_MAX_BYTES ? TERMLOG_MAX_BYTES : len, O_TRUNC);
+        write_text(r->termlog_path, text, len > TERMLOG_MAX_BYTES ? TERMLOG_MAX_BYTES : len,
+                   O_TRUNC);
 }
 
-void report_format_child(char *out, size_t out_len, int wait_status, const char *oom_verdict,
-                         const struct report_tail *tail, char *const *argv)
+void report_format_child(char *out,
+                         size_t out_len,
+                         int wait_status,
+                         const char *oom_verdict,
+                         const struct report_tail *tail,
+                         char *const *argv)
 {
     char lines[1024], extra[160] = "", cmd[600];
     size_t n = 0;
@@ -114,7 +121,8 @@ void report_format_child(char *out, size_t out_len, int wait_status, const char 
     cmd[0] = '\0';
     for (size_t i = 0; argv && argv[i] && n < sizeof(cmd) - 1; i++)
         n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s", i ? " " : "", argv[i]);
-    snprintf(out, out_len, "ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n%sCommand \"%s\"\n",
+    snprintf(out, out_len,
+             "ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n%sCommand \"%s\"\n",
              WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status), lines,
              extra, cmd);
 }

@@ -28,7 +28,9 @@ struct report_targets {
     bool create_output_dir;  /* the ML root belongs to the job (SageMaker or a job config) */
 };
 
-void report_targets_init(struct report_targets *r, const char *root, const struct envlist *env,
+void report_targets_init(struct report_targets *r,
+                         const char *root,
+                         const struct envlist *env,
                          bool job_owned_root);
 
 /*
@@ -38,7 +40,11 @@ void report_targets_init(struct report_targets *r, const char *root, const struc
 void report_write(const struct report_targets *r, const char *text);
 
 /* The toolkit's ExecuteUserScriptError text for a child that failed. */
-void report_format_child(char *out, size_t out_len, int wait_status, const char *oom_verdict,
-                         const struct report_tail *tail, char *const *argv);
+void report_format_child(char *out,
+                         size_t out_len,
+                         int wait_status,
+                         const char *oom_verdict,
+                         const struct report_tail *tail,
+                         char *const *argv);
 
 #endif

@@ -16,9 +16,15 @@
 
 /* Hyperparameters the toolkit keeps for itself besides the "sagemaker_" prefix (params.py). */
 static const char *const reserved_hps[] = {
-    "sagemaker_program",      "sagemaker_submit_directory", "sagemaker_enable_cloudwatch_metrics",
-    "sagemaker_region",       "sagemaker_container_log_level", "sagemaker_job_name",
-    "default_user_module_name", "_tuning_objective_metric",   "sagemaker_s3_output",
+    "sagemaker_program",
+    "sagemaker_submit_directory",
+    "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_region",
+    "sagemaker_container_log_level",
+    "sagemaker_job_name",
+    "default_user_module_name",
+    "_tuning_objective_metric",
+    "sagemaker_s3_output",
 };
 
 /* Any of these switches distribution on for the current instance group (environment.py). */
@@ -220,7 +226,8 @@ static int add_distribution(struct derivation *dv, const struct jdoc *cur_group)
         dist_groups = jdoc_clone(given, dv->err);
     } else {
         dist_groups = jdoc_new(JDOC_ARRAY, dv->err);
-        for (size_t i = 0; dist_groups && i < sizeof(distribution_flags) / sizeof(distribution_flags[0]); i++) {
+        for (size_t i = 0;
+             dist_groups && i < sizeof(distribution_flags) / sizeof(distribution_flags[0]); i++) {
             const struct jdoc *flag = jdoc_get(dv->framework, distribution_flags[i]);
             if (flag && pyfmt_truthy(flag)) {
                 rc = jdoc_append(dist_groups, jdoc_clone(cur_group, dv->err), dv->err);
@@ -248,7 +255,8 @@ static int add_distribution(struct derivation *dv, const struct jdoc *cur_group)
         jdoc_free(dist_hosts);
         return -1;
     }
-    master = dist_hosts->count ? dist_hosts->items[0] : jdoc_get(dv->job->resourceconfig, "hosts")->items[0];
+    master = dist_hosts->count ? dist_hosts->items[0]
+                               : jdoc_get(dv->job->resourceconfig, "hosts")->items[0];
     rc = put(dv, "master_hostname", jdoc_clone(master, dv->err));
     if (rc == 0)
         rc = put_bool(dv, "is_master", strcmp(master->text, job_current_host(dv->job)) == 0);
@@ -326,7 +334,8 @@ static int add_misc(struct derivation *dv)
     const char *fw = envlist_get(dv->env, "SAGEMAKER_TRAINING_MODULE");
     int rc = 0;
 
-    rc = put(dv, "log_level", log_level ? jdoc_clone(log_level, dv->err) : jdoc_new_number("20", dv->err));
+    rc = put(dv, "log_level",
+             log_level ? jdoc_clone(log_level, dv->err) : jdoc_new_number("20", dv->err));
     if (rc == 0)
         rc = put_str(dv, "framework_module", fw);
     if (rc == 0)
@@ -360,7 +369,8 @@ static int add_channels(struct derivation *dv)
     for (size_t i = 0; rc == 0 && i < idc->count; i++) {
         char path[1200];
         snprintf(path, sizeof(path), "%s/input/data/%s", dv->job->root, idc->keys[i]);
-        rc = jdoc_put(dirs, idc->keys[i], idc->key_lens[i], jdoc_new_str(path, strlen(path), dv->err), dv->err);
+        rc = jdoc_put(dirs, idc->keys[i], idc->key_lens[i],
+                      jdoc_new_str(path, strlen(path), dv->err), dv->err);
     }
     if (rc < 0) {
         jdoc_free(dirs);
@@ -427,7 +437,10 @@ static int build_training_env(struct derivation *dv)
 }
 
 /* mapping.to_env_vars for one entry: "SM_" + upper(key); str as is, None as "", else JSON. */
-static int export(struct derivation *dv, struct envlist *out, const char *key, size_t key_len,
+static int export(struct derivation *dv,
+                  struct envlist *out,
+                  const char *key,
+                  size_t key_len,
                   const struct jdoc *v)
 {
     struct buf name, value;
@@ -446,8 +459,10 @@ static int export(struct derivation *dv, struct envlist *out, const char *key, s
         rc = buf_append(&value, "", 0, dv->err);
     if (rc == 0) {
         /* The toolkit would crash on these; a child cannot read such a variable either. */
-        if (strchr(name.data, '=') || strlen(name.data) != name.len || strlen(value.data) != value.len)
-            log_warn("environment", "skipping variable with '=' or NUL in its name or value name=\"%s\"",
+        if (strchr(name.data, '=') || strlen(name.data) != name.len ||
+            strlen(value.data) != value.len)
+            log_warn("environment",
+                     "skipping variable with '=' or NUL in its name or value name=\"%s\"",
                      name.data);
         else
             rc = envlist_set(out, name.data, value.data, dv->err);
@@ -478,7 +493,8 @@ static struct jdoc *user_args(struct derivation *dv)
         for (size_t p = 0; p < klen; p++)
             cps += ((unsigned char)k[p] & 0xc0) != 0x80;
         buf_reset(&b);
-        rc = klen ? buf_printf(&b, dv->err, "%s%s", cps > 1 ? "--" : "-", k) : buf_append(&b, "", 0, dv->err);
+        rc = klen ? buf_printf(&b, dv->err, "%s%s", cps > 1 ? "--" : "-", k)
+                  : buf_append(&b, "", 0, dv->err);
         if (rc == 0)
             rc = jdoc_append(args, jdoc_new_str(b.data, b.len, dv->err), dv->err);
         buf_reset(&b);
@@ -488,7 +504,8 @@ static struct jdoc *user_args(struct derivation *dv)
             buf_init(&tmp, ENV_VALUE_MAX_BYTES);
             rc = pyfmt_json(&tmp, v, dv->err);
             if (rc == 0)
-                vs = jdoc_parse(tmp.data, tmp.len, &(struct jdoc_opts){.allow_nonfinite = true}, dv->err);
+                vs = jdoc_parse(tmp.data, tmp.len, &(struct jdoc_opts){.allow_nonfinite = true},
+                                dv->err);
             for (size_t m = 0; rc == 0 && vs && m < vs->count; m++) {
                 rc = buf_printf(&b, dv->err, "%s%s=", m ? "," : "", vs->keys[m]);
                 if (rc == 0)
@@ -580,7 +597,8 @@ static int export_all(struct derivation *dv, struct envlist *out, const struct j
             buf_cleanup(&b);
             channels = jdoc_new(JDOC_ARRAY, dv->err);
             for (size_t k = 0; sorted && channels && rc == 0 && k < sorted->count; k++)
-                rc = jdoc_append(channels, jdoc_new_str(sorted->keys[k], sorted->key_lens[k], dv->err), dv->err);
+                rc = jdoc_append(
+                    channels, jdoc_new_str(sorted->keys[k], sorted->key_lens[k], dv->err), dv->err);
             jdoc_free(sorted);
             if (!channels || !sorted)
                 rc = -1;
@@ -613,7 +631,8 @@ static int export_all(struct derivation *dv, struct envlist *out, const struct j
 
 /* CURRENT_HOST, SAGEMAKER_JOB_NAME and SAGEMAKER_REGION, which the toolkit writes to os.environ,
  * and PYTHONPATH with the code folder first. */
-static int export_toolkit_side_effects(struct derivation *dv, struct envlist *out, const char *code_dir)
+static int
+export_toolkit_side_effects(struct derivation *dv, struct envlist *out, const char *code_dir)
 {
     const struct jdoc *job = jdoc_get(dv->sm_hps, "sagemaker_job_name");
     const struct jdoc *region = jdoc_get(dv->sm_hps, "sagemaker_region");
@@ -654,8 +673,12 @@ static char *dup_or_fail(const char *s, struct perr *err)
     return d;
 }
 
-int smenv_derive(const struct job *j, const struct smenv_machine *m, const struct envlist *env,
-                 struct envlist *out, struct smenv *sm, struct perr *err)
+int smenv_derive(const struct job *j,
+                 const struct smenv_machine *m,
+                 const struct envlist *env,
+                 struct envlist *out,
+                 struct smenv *sm,
+                 struct perr *err)
 {
     struct derivation dv = {.job = j, .machine = m, .env = env, .err = err};
     const struct jdoc *entry;

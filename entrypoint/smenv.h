@@ -32,9 +32,12 @@ struct smenv {
  * the environment the child inherits, read for SAGEMAKER_PROGRAM, SAGEMAKER_TRAINING_MODULE,
  * TRAINING_JOB_NAME, AWS_DEFAULT_REGION, SM_HP_MP_PARAMETERS and PATH.
  */
-PARITY_MUST_CHECK int smenv_derive(const struct job *j, const struct smenv_machine *m,
-                                   const struct envlist *env, struct envlist *out,
-                                   struct smenv *sm, struct perr *err);
+PARITY_MUST_CHECK int smenv_derive(const struct job *j,
+                                   const struct smenv_machine *m,
+                                   const struct envlist *env,
+                                   struct envlist *out,
+                                   struct smenv *sm,
+                                   struct perr *err);
 
 /* Frees what smenv_derive filled; safe twice and on a zeroed struct. */
 void smenv_cleanup(struct smenv *sm);

@@ -45,7 +45,9 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_request *req
     child_fail(report_fd, SPAWN_STAGE_EXEC, spawn_exec_failure_status(errno));
 }
 
-int spawn_child(const struct spawn_request *req, pid_t *pid, struct spawn_failure *fail,
+int spawn_child(const struct spawn_request *req,
+                pid_t *pid,
+                struct spawn_failure *fail,
                 struct perr *err)
 {
     struct spawn_failure f = {0};

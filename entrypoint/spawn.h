@@ -35,8 +35,10 @@ struct spawn_failure {
  * child exists; fail->stage is SPAWN_STAGE_NONE if exec succeeded, else the child exits 127 (not
  * found) or 126 (not runnable, or the working directory failed) and must still be reaped.
  */
-PARITY_MUST_CHECK int spawn_child(const struct spawn_request *req, pid_t *pid,
-                                  struct spawn_failure *fail, struct perr *err);
+PARITY_MUST_CHECK int spawn_child(const struct spawn_request *req,
+                                  pid_t *pid,
+                                  struct spawn_failure *fail,
+                                  struct perr *err);
 
 /* The exit status a failed exec maps to: 127 for not found, 126 otherwise. */
 int spawn_exec_failure_status(int exec_errno);

@@ -26,7 +26,7 @@ struct supervisor {
     /* set by the caller before supervise_run */
     int stderr_pipe; /* read end of the child's stderr, relayed to ours; -1 when none */
     /* state while running */
-    pid_t child; /* also the process group id */
+    pid_t child;             /* also the process group id */
     struct report_tail tail; /* the last bytes of the child's stderr */
     bool grace_armed;
     bool reaping;

@@ -103,3 +103,58 @@ int cgroup_oom_kills(const char *sysfs_root,
     buf_cleanup(&self);
     return rc;
 }
+
+static int read_text(const char *path, char *out, size_t out_len, struct perr *err)
+{
+    struct buf b;
+
+    buf_init(&b, out_len - 1);
+    if (buf_read_file(&b, path, err) < 0) {
+        buf_cleanup(&b);
+        return -1;
+    }
+    memcpy(out, b.data, b.len + 1);
+    buf_cleanup(&b);
+    return 0;
+}
+
+int cgroup_cpu_quota(const char *sysfs_root,
+                     const char *proc_self_cgroup,
+                     long *cpus,
+                     struct perr *err)
+{
+    char rel[1024], path[2048], text[256];
+    long long quota = -1, period = 0;
+    struct buf self;
+    int rc = -1;
+
+    buf_init(&self, CGROUP_FILE_MAX_BYTES);
+    if (buf_read_file(&self, proc_self_cgroup, err) < 0) {
+        buf_cleanup(&self);
+        return -1;
+    }
+    if (cgroup_path(self.data, "0::", rel, sizeof(rel)) == 0) {
+        snprintf(path, sizeof(path), "%s%s/cpu.max", sysfs_root, strcmp(rel, "/") ? rel : "");
+        if (read_text(path, text, sizeof(text), err) == 0) {
+            rc = 0;
+            if (strncmp(text, "max", 3) == 0 || sscanf(text, "%lld %lld", &quota, &period) != 2)
+                quota = -1;
+        }
+    }
+    if (rc < 0 && cgroup_path(self.data, ":cpu,cpuacct:", rel, sizeof(rel)) == 0) {
+        const char *r = strcmp(rel, "/") ? rel : "";
+        snprintf(path, sizeof(path), "%s/cpu,cpuacct%s/cpu.cfs_quota_us", sysfs_root, r);
+        if (read_text(path, text, sizeof(text), err) == 0 && sscanf(text, "%lld", &quota) == 1) {
+            snprintf(path, sizeof(path), "%s/cpu,cpuacct%s/cpu.cfs_period_us", sysfs_root, r);
+            if (read_text(path, text, sizeof(text), err) == 0 && sscanf(text, "%lld", &period) == 1)
+                rc = 0;
+        }
+    }
+    buf_cleanup(&self);
+    if (rc < 0)
+        return perr_wrap(err, "reading the CPU quota");
+    if (quota <= 0 || period <= 0)
+        return perr_set(err, PERR_PARSE, "no CPU quota is set");
+    *cpus = (long)((quota + period - 1) / period);
+    return 0;
+}

@@ -17,6 +17,16 @@ PARITY_MUST_CHECK int cgroup_oom_kills(const char *sysfs_root,
                                        uint64_t *out,
                                        struct perr *err);
 
+/*
+ * CPUs the cgroup's CPU quota allows, rounded up (cgroup v2 cpu.max, else v1 cfs_quota_us /
+ * cfs_period_us), for this process's cgroup. Fails when there is no quota ("max" or -1) or
+ * nothing is readable.
+ */
+PARITY_MUST_CHECK int cgroup_cpu_quota(const char *sysfs_root,
+                                       const char *proc_self_cgroup,
+                                       long *cpus,
+                                       struct perr *err);
+
 /* Finds `key N` in a flat-keyed cgroup file's text (memory.events, memory.oom_control). */
 PARITY_MUST_CHECK int
 cgroup_keyed_value(const char *text, const char *key, uint64_t *out, struct perr *err);

@@ -32,8 +32,8 @@ static int grow(struct envlist *l, struct perr *err)
     return 0;
 }
 
-static int put(struct envlist *l, const char *name, size_t name_len, const char *value,
-               struct perr *err)
+static int
+put(struct envlist *l, const char *name, size_t name_len, const char *value, struct perr *err)
 {
     size_t vlen = strlen(value);
     char *s = malloc(name_len + vlen + 2);

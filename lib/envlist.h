@@ -20,12 +20,12 @@ PARITY_MUST_CHECK int envlist_init_from(struct envlist *l, char *const *environ_
 void envlist_cleanup(struct envlist *l);
 
 /* Sets NAME to value (a value may be empty), replacing an existing entry in place. */
-PARITY_MUST_CHECK int envlist_set(struct envlist *l, const char *name, const char *value,
-                                  struct perr *err);
+PARITY_MUST_CHECK int
+envlist_set(struct envlist *l, const char *name, const char *value, struct perr *err);
 
 /* Sets NAME only when it is not already present. */
-PARITY_MUST_CHECK int envlist_set_default(struct envlist *l, const char *name, const char *value,
-                                          struct perr *err);
+PARITY_MUST_CHECK int
+envlist_set_default(struct envlist *l, const char *name, const char *value, struct perr *err);
 
 /* Removes NAME if present. */
 void envlist_unset(struct envlist *l, const char *name);

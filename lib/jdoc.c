@@ -549,7 +549,7 @@ struct jdoc *jdoc_clone(const struct jdoc *d, struct perr *err)
     c = jdoc_new(d->type, err);
     for (size_t i = 0; c && i < d->count; i++) {
         struct jdoc *item = jdoc_clone(d->items[i], err);
-        int rc = !item ? -1
+        int rc = !item                    ? -1
                  : d->type == JDOC_OBJECT ? jdoc_put(c, d->keys[i], d->key_lens[i], item, err)
                                           : jdoc_append(c, item, err);
         if (rc < 0) {

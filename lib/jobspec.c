@@ -11,13 +11,13 @@
 
 /* SageMaker's limits (contract/launcher-apis.md §1.2): kept on every target so a spec that runs
  * locally also runs on SageMaker. */
-#define MAX_HYPERPARAMETERS      100
-#define MAX_HP_KEY_CHARS         256
-#define MAX_HP_VALUE_CHARS       2500
-#define MAX_CHANNELS             20
-#define MAX_ENVIRONMENT          48 /* the older botocore model's limit: the stricter one */
-#define MAX_ENV_VALUE_CHARS      512
-#define MAX_RUNTIME_SECONDS      (28L * 24 * 3600)
+#define MAX_HYPERPARAMETERS 100
+#define MAX_HP_KEY_CHARS    256
+#define MAX_HP_VALUE_CHARS  2500
+#define MAX_CHANNELS        20
+#define MAX_ENVIRONMENT     48 /* the older botocore model's limit: the stricter one */
+#define MAX_ENV_VALUE_CHARS 512
+#define MAX_RUNTIME_SECONDS (28L * 24 * 3600)
 
 enum ftype {
     F_STRING,
@@ -76,12 +76,9 @@ static const struct field sagemaker_fields[] = {
 };
 
 static const struct field eks_fields[] = {
-    {"namespace", F_STRING, false, NULL},
-    {"service_account", F_STRING, false, NULL},
-    {"service", F_STRING, false, NULL},
-    {"node_selector", F_STRMAP, false, NULL},
-    {"tolerations", F_ARRAY, false, NULL},
-    {NULL, 0, false, NULL},
+    {"namespace", F_STRING, false, NULL},  {"service_account", F_STRING, false, NULL},
+    {"service", F_STRING, false, NULL},    {"node_selector", F_STRMAP, false, NULL},
+    {"tolerations", F_ARRAY, false, NULL}, {NULL, 0, false, NULL},
 };
 
 static const struct field spec_fields[] = {
@@ -133,6 +130,8 @@ static const char *type_name(enum ftype t)
         return "a list of strings";
     case F_ARRAY:
         return "a list";
+    case F_STRMAP:
+        return "an object of strings";
     default:
         return "an object";
     }
@@ -214,7 +213,9 @@ static bool valid_uri(const char *s)
     return strncmp(s, "file:///", 8) == 0;
 }
 
-static void check_object(struct checker *c, const struct jdoc *obj, const struct field *fields,
+static void check_object(struct checker *c,
+                         const struct jdoc *obj,
+                         const struct field *fields,
                          const char *path);
 
 /* "$.inputs" + "train" -> "$.inputs.train", cut to fit (paths are for messages only). */
@@ -237,7 +238,8 @@ static void check_hyperparameters(struct checker *c, const struct jdoc *hps, con
     char p[600];
 
     if (hps->count > MAX_HYPERPARAMETERS)
-        problem(c, path, "has %zu entries; SageMaker allows at most %d", hps->count, MAX_HYPERPARAMETERS);
+        problem(c, path, "has %zu entries; SageMaker allows at most %d", hps->count,
+                MAX_HYPERPARAMETERS);
     for (size_t i = 0; i < hps->count; i++) {
         struct buf enc;
         struct perr e = {0};
@@ -280,7 +282,8 @@ static void check_channels(struct checker *c, const struct jdoc *inputs, const c
     char p[600];
 
     if (inputs->count > MAX_CHANNELS)
-        problem(c, path, "has %zu channels; SageMaker allows at most %d", inputs->count, MAX_CHANNELS);
+        problem(c, path, "has %zu channels; SageMaker allows at most %d", inputs->count,
+                MAX_CHANNELS);
     for (size_t i = 0; i < inputs->count; i++) {
         const struct jdoc *ch = inputs->items[i];
         const char *uri = NULL, *mode, *dist;
@@ -297,7 +300,8 @@ static void check_channels(struct checker *c, const struct jdoc *inputs, const c
             if (mode && !one_of(mode, channel_modes))
                 problem(c, p, "mode must be File, Pipe or FastFile, not '%s'", mode);
             if (dist && !one_of(dist, distributions))
-                problem(c, p, "distribution must be FullyReplicated or ShardedByS3Key, not '%s'", dist);
+                problem(c, p, "distribution must be FullyReplicated or ShardedByS3Key, not '%s'",
+                        dist);
         } else {
             problem(c, p, "must be a URI string or an object with \"uri\"");
             continue;
@@ -307,7 +311,8 @@ static void check_channels(struct checker *c, const struct jdoc *inputs, const c
     }
 }
 
-static void check_value(struct checker *c, const struct jdoc *v, const struct field *f, const char *path)
+static void
+check_value(struct checker *c, const struct jdoc *v, const struct field *f, const char *path)
 {
     if (!type_ok(v, f->type)) {
         problem(c, path, "must be %s", type_name(f->type));
@@ -321,7 +326,9 @@ static void check_value(struct checker *c, const struct jdoc *v, const struct fi
         check_channels(c, v, path);
 }
 
-static void check_object(struct checker *c, const struct jdoc *obj, const struct field *fields,
+static void check_object(struct checker *c,
+                         const struct jdoc *obj,
+                         const struct field *fields,
                          const char *path)
 {
     char p[600];
@@ -358,8 +365,12 @@ static void check_rules(struct checker *c, const struct jobspec *js)
     if (api && strcmp(api, "parity/v1") != 0)
         problem(c, "$.apiVersion", "must be \"parity/v1\", not '%s'", api);
     if (js->name && !jobspec_valid_name(js->name))
-        problem(c, "$.name", "'%s' must be a DNS-1123 label: 1-63 of a-z 0-9 -, starting and ending alphanumeric", js->name);
-    if (js->role && strcmp(js->role, "train") && strcmp(js->role, "serve") && strcmp(js->role, "process"))
+        problem(
+            c, "$.name",
+            "'%s' must be a DNS-1123 label: 1-63 of a-z 0-9 -, starting and ending alphanumeric",
+            js->name);
+    if (js->role && strcmp(js->role, "train") && strcmp(js->role, "serve") &&
+        strcmp(js->role, "process"))
         problem(c, "$.role", "must be train, serve or process, not '%s'", js->role);
     if (js->command && js->command->count == 0)
         problem(c, "$.command", "must not be empty");
@@ -368,25 +379,31 @@ static void check_rules(struct checker *c, const struct jobspec *js)
     if (js->model && !valid_uri(js->model))
         problem(c, "$.model", "'%s' must be s3://bucket/key or file:///path", js->model);
     if (js->checkpoint_uri && !valid_uri(js->checkpoint_uri))
-        problem(c, "$.checkpoints.uri", "'%s' must be s3://bucket/prefix or file:///path", js->checkpoint_uri);
+        problem(c, "$.checkpoints.uri", "'%s' must be s3://bucket/prefix or file:///path",
+                js->checkpoint_uri);
     if (js->instance_type && strncmp(js->instance_type, "ml.", 3) != 0)
-        problem(c, "$.resources.instance_type", "'%s' must be a SageMaker instance type (ml.*)", js->instance_type);
+        problem(c, "$.resources.instance_type", "'%s' must be a SageMaker instance type (ml.*)",
+                js->instance_type);
     if (js->instance_count < 1 || js->instance_count > 1000)
         problem(c, "$.resources.instance_count", "must be between 1 and 1000");
     if (js->volume_gb < 0)
         problem(c, "$.resources.volume_gb", "must not be negative");
     if (js->max_runtime_s < 0 || js->max_runtime_s > MAX_RUNTIME_SECONDS)
-        problem(c, "$.max_runtime_seconds", "must be between 1 and %ld (28 days)", MAX_RUNTIME_SECONDS);
-    if (js->spot && js->spot_max_wait_s && js->max_runtime_s && js->spot_max_wait_s < js->max_runtime_s)
+        problem(c, "$.max_runtime_seconds", "must be between 1 and %ld (28 days)",
+                MAX_RUNTIME_SECONDS);
+    if (js->spot && js->spot_max_wait_s && js->max_runtime_s &&
+        js->spot_max_wait_s < js->max_runtime_s)
         problem(c, "$.spot.max_wait_seconds", "must be at least max_runtime_seconds");
     if (js->environment && js->environment->count > MAX_ENVIRONMENT)
-        problem(c, "$.environment", "has %zu entries; SageMaker allows at most %d", js->environment->count, MAX_ENVIRONMENT);
+        problem(c, "$.environment", "has %zu entries; SageMaker allows at most %d",
+                js->environment->count, MAX_ENVIRONMENT);
     for (size_t i = 0; js->environment && i < js->environment->count; i++) {
         char p[600];
         const char *k = js->environment->keys[i];
         join_path(p, sizeof(p), "$.environment", k);
         if (!((k[0] >= 'A' && k[0] <= 'Z') || (k[0] >= 'a' && k[0] <= 'z') || k[0] == '_') ||
-            strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(k))
+            strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                strlen(k))
             problem(c, p, "variable names are letters, digits and _, not starting with a digit");
         if (js->environment->items[i]->text_len > MAX_ENV_VALUE_CHARS)
             problem(c, p, "value longer than %d characters", MAX_ENV_VALUE_CHARS);
@@ -454,14 +471,15 @@ static void fill(struct jobspec *js)
         js->checkpoint_local_path = "/opt/ml/checkpoints";
 }
 
-int jobspec_parse(const char *text, size_t len, struct jobspec *js, struct buf *problems,
-                  struct perr *err)
+int jobspec_parse(
+    const char *text, size_t len, struct jobspec *js, struct buf *problems, struct perr *err)
 {
     struct checker c = {.problems = problems, .err = err};
 
     *js = (struct jobspec){0};
     if (len > JOBSPEC_MAX_BYTES)
-        return perr_set(err, PERR_LIMIT, "job spec is %zu bytes; the limit is %u", len, JOBSPEC_MAX_BYTES);
+        return perr_set(err, PERR_LIMIT, "job spec is %zu bytes; the limit is %u", len,
+                        JOBSPEC_MAX_BYTES);
     js->doc = jdoc_parse(text, len, NULL, err);
     if (!js->doc)
         return perr_wrap(err, "job spec is not valid JSON");

@@ -54,8 +54,8 @@ struct jobspec {
  * one line per problem, "$.inputs.train.mode: must be File, Pipe or FastFile", and err a summary
  * with the count and the first problems.
  */
-PARITY_MUST_CHECK int jobspec_parse(const char *text, size_t len, struct jobspec *js,
-                                    struct buf *problems, struct perr *err);
+PARITY_MUST_CHECK int jobspec_parse(
+    const char *text, size_t len, struct jobspec *js, struct buf *problems, struct perr *err);
 
 /* Frees the document and channel table; safe twice and on a zeroed struct. */
 void jobspec_cleanup(struct jobspec *js);

@@ -273,8 +273,8 @@ static size_t *dict_members(const struct jdoc *o, size_t *n_out, struct perr *er
     return idx;
 }
 
-static int put_json(struct buf *b, const struct jdoc *v, const struct json_style *st, int depth,
-                    struct perr *err)
+static int put_json(
+    struct buf *b, const struct jdoc *v, const struct json_style *st, int depth, struct perr *err)
 {
     size_t *idx, n;
     int rc = 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Hardware counts without running tools: the binary is static, so no nvidia-smi, no dlopen. */
-#include "entrypoint/resources.h"
+#include "lib/resources.h"
 
 #include <dirent.h>
 #include <sched.h>
@@ -10,6 +10,14 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/cgroup.h"
+
+const struct resources_roots resources_roots_default = {
+    .sysfs = "/sys",
+    .dev = "/dev",
+    .cgroup = "/sys/fs/cgroup",
+    .proc_self_cgroup = "/proc/self/cgroup",
+};
 
 long resources_cpulist_count(const char *list)
 {
@@ -65,29 +73,6 @@ static long online_cpus(const char *sysfs_root)
     return n > 0 ? n : 1;
 }
 
-/* cgroup v2 cpu.max ("max 100000" or "150000 100000"), then v1 cfs quota/period. */
-static long quota_cpus(const char *cgroup_root)
-{
-    char path[512], text[256];
-    long long quota, period;
-
-    snprintf(path, sizeof(path), "%s/cpu.max", cgroup_root);
-    if (read_small(path, text, sizeof(text)) == 0) {
-        if (strncmp(text, "max", 3) == 0 || sscanf(text, "%lld %lld", &quota, &period) != 2)
-            return -1;
-    } else {
-        snprintf(path, sizeof(path), "%s/cpu/cpu.cfs_quota_us", cgroup_root);
-        if (read_small(path, text, sizeof(text)) < 0 || sscanf(text, "%lld", &quota) != 1)
-            return -1;
-        snprintf(path, sizeof(path), "%s/cpu/cpu.cfs_period_us", cgroup_root);
-        if (read_small(path, text, sizeof(text)) < 0 || sscanf(text, "%lld", &period) != 1)
-            return -1;
-    }
-    if (quota <= 0 || period <= 0)
-        return -1;
-    return (long)((quota + period - 1) / period);
-}
-
 static long count_nvidia_nodes(const char *dev_root)
 {
     DIR *d = opendir(dev_root);
@@ -99,7 +84,8 @@ static long count_nvidia_nodes(const char *dev_root)
     while ((de = readdir(d))) {
         const char *s = de->d_name;
         /* /dev/nvidia0, /dev/nvidia1, ...: not nvidiactl, nvidia-uvm, nvidia-caps */
-        if (strncmp(s, "nvidia", 6) == 0 && s[6] >= '0' && s[6] <= '9' && strspn(s + 6, "0123456789") == strlen(s + 6))
+        if (strncmp(s, "nvidia", 6) == 0 && s[6] >= '0' && s[6] <= '9' &&
+            strspn(s + 6, "0123456789") == strlen(s + 6))
             n++;
     }
     closedir(d);
@@ -138,9 +124,14 @@ static long visible_gpus(const char *dev_root, const struct envlist *env)
     return n;
 }
 
-void resources_probe(struct resources *r, const char *sysfs_root, const char *dev_root,
-                     const char *cgroup_root, const struct envlist *env, const char *instance_type)
+void resources_probe(struct resources *r,
+                     const struct resources_roots *roots,
+                     const struct envlist *env,
+                     const char *instance_type)
 {
+    const char *sysfs_root = roots->sysfs, *dev_root = roots->dev, *cgroup_root = roots->cgroup;
+    const char *proc_self_cgroup = roots->proc_self_cgroup;
+    struct perr err = {0};
     cpu_set_t set;
     long affinity = -1, quota;
 
@@ -148,7 +139,8 @@ void resources_probe(struct resources *r, const char *sysfs_root, const char *de
     if (sched_getaffinity(0, sizeof(set), &set) == 0)
         affinity = CPU_COUNT(&set);
     r->cpu_limit = affinity > 0 ? affinity : r->num_cpus;
-    quota = quota_cpus(cgroup_root);
+    if (cgroup_cpu_quota(cgroup_root, proc_self_cgroup, &quota, &err) < 0)
+        quota = -1;
     if (quota > 0 && quota < r->cpu_limit)
         r->cpu_limit = quota;
     r->num_gpus = visible_gpus(dev_root, env);
