@@ -194,7 +194,7 @@ static int write_file(const char *dir, const char *name, const struct buf *b, st
     if (fd < 0)
         return perr_sys(err, "creating %s", tmp);
     n = write(fd, b->data ? b->data : "", b->len);
-    if (n != (ssize_t)b->len || fsync(fd) < 0) {
+    if (n != (ssize_t)b->len) {
         perr_sys(err, "writing %s", tmp);
         close(fd);
         unlink(tmp);

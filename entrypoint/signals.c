@@ -38,13 +38,14 @@ int signals_take_over(struct sigstate *st, struct perr *err)
         /* libc reserves a few real-time signals; sigaction refuses them, skip those. */
         if (sigaction(sig, NULL, &old) < 0)
             continue;
-        if (old.sa_handler == SIG_IGN)
-            sigaddset(&st->inherited_ignored, sig);
-        if (never_handled(sig))
+        if (!never_handled(sig))
+            sigaddset(&st->handled, sig);
+        /* exec leaves only SIG_IGN and SIG_DFL, so only ignored signals need a change: an
+         * inherited SIG_IGN would make the kernel drop the signal before signalfd sees it. */
+        if (old.sa_handler != SIG_IGN)
             continue;
-        sigaddset(&st->handled, sig);
-        /* An inherited SIG_IGN would make the kernel drop the signal before signalfd sees it. */
-        if (sigaction(sig, &dfl, NULL) < 0)
+        sigaddset(&st->inherited_ignored, sig);
+        if (!never_handled(sig) && sigaction(sig, &dfl, NULL) < 0)
             return perr_sys(err, "resetting the disposition of signal %d", sig);
     }
     /* Ignored so that parity-init can hand the terminal to the child from the background. */
@@ -59,10 +60,14 @@ void signals_restore_for_child(const struct sigstate *st)
 {
     struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
 
+    /* The child starts with parity-init's dispositions: default everywhere except what
+     * signals_take_over ignored (SIGTTIN, SIGTTOU) and what stayed ignored (kernel faults). */
     for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP)
-            continue;
-        sigaction(sig, sigismember(&st->inherited_ignored, sig) ? &ign : &dfl, NULL);
+        bool was_ignored = sigismember(&st->inherited_ignored, sig);
+        if (was_ignored && !never_handled(sig))
+            sigaction(sig, &ign, NULL);
+        else if (!was_ignored && (sig == SIGTTIN || sig == SIGTTOU))
+            sigaction(sig, &dfl, NULL);
     }
     sigprocmask(SIG_SETMASK, &st->inherited_mask, NULL);
 }
