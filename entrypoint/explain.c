@@ -49,17 +49,51 @@ static struct jdoc *string_list(char *const *items, struct perr *err)
     return a;
 }
 
+/* The inline job config with the values of its secret-looking environment entries redacted. */
+static struct jdoc *redacted_job_config(const char *text, struct perr *err)
+{
+    struct jdoc *spec = jdoc_parse(text, strlen(text), NULL, err);
+    struct jdoc *env = spec ? jdoc_get(spec, "environment") : NULL;
+    struct buf b;
+    struct jdoc *out;
+
+    if (!spec)
+        return NULL;
+    for (size_t i = 0; env && env->type == JDOC_OBJECT && i < env->count; i++) {
+        if (!explain_is_secret_name(env->keys[i]))
+            continue;
+        jdoc_free(env->items[i]);
+        env->items[i] = jdoc_new_str("<redacted>", 10, err);
+        if (!env->items[i]) {
+            jdoc_free(spec);
+            return NULL;
+        }
+    }
+    buf_init(&b, 1u << 20);
+    out = pyfmt_json_default(&b, spec, err) == 0 ? jdoc_new_str(b.data, b.len, err) : NULL;
+    buf_cleanup(&b);
+    jdoc_free(spec);
+    return out;
+}
+
 static struct jdoc *environment(const struct envlist *env, struct perr *err)
 {
     struct jdoc *o = jdoc_new(JDOC_OBJECT, err);
 
     for (size_t i = 0; o && i < env->count; i++) {
         const char *eq = strchr(env->vars[i], '=');
+        size_t name_len = (size_t)(eq - env->vars[i]);
         char name[1024];
-        snprintf(name, sizeof(name), "%.*s", (int)(eq - env->vars[i]), env->vars[i]);
-        const char *value = explain_is_secret_name(name) ? "<redacted>" : eq + 1;
-        if (jdoc_put(o, env->vars[i], (size_t)(eq - env->vars[i]),
-                     jdoc_new_str(value, strlen(value), err), err) < 0) {
+        struct jdoc *v;
+
+        snprintf(name, sizeof(name), "%.*s", (int)name_len, env->vars[i]);
+        if (explain_is_secret_name(name))
+            v = jdoc_new_str("<redacted>", 10, err);
+        else if (strcmp(name, "PARITY_JOB_CONFIG") == 0)
+            v = redacted_job_config(eq + 1, err);
+        else
+            v = jdoc_new_str(eq + 1, strlen(eq + 1), err);
+        if (!v || jdoc_put(o, env->vars[i], name_len, v, err) < 0) {
             jdoc_free(o);
             return NULL;
         }

@@ -79,6 +79,24 @@ static void write_text(const char *path, const char *text, size_t len, int flags
     close(fd);
 }
 
+/* mkdir -p: a fresh --root, or an image without /opt/ml, still gets its failure file. */
+static void make_dirs(const char *path)
+{
+    char p[1100];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(p))
+        return;
+    memcpy(p, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] == '/' || p[i] == '\0') {
+            p[i] = '\0';
+            mkdir(p, 0755);
+            p[i] = path[i];
+        }
+    }
+}
+
 void report_write(const struct report_targets *r, const char *text)
 {
     char dir[1100];
@@ -91,7 +109,7 @@ void report_write(const struct report_targets *r, const char *text)
         return; /* no targets yet: the failure came before the options were read */
     *slash = '\0';
     if (r->create_output_dir)
-        mkdir(dir, 0755);
+        make_dirs(dir);
     /* O_EXCL: the user's own failure file wins, as with the toolkit */
     if (access(dir, W_OK) == 0)
         write_text(r->failure_path, text, len, O_EXCL);
@@ -121,8 +139,9 @@ void report_format_child(char *out,
     cmd[0] = '\0';
     for (size_t i = 0; argv && argv[i] && n < sizeof(cmd) - 1; i++)
         n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s", i ? " " : "", argv[i]);
+    /* No final newline: the toolkit strips its message. */
     snprintf(out, out_len,
-             "ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n%sCommand \"%s\"\n",
+             "ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n%sCommand \"%s\"",
              WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status), lines,
              extra, cmd);
 }

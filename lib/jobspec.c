@@ -279,7 +279,7 @@ static const struct field channel_fields[] = {
 
 static void check_channels(struct checker *c, const struct jdoc *inputs, const char *path)
 {
-    char p[600];
+    char p[600], q[700];
 
     if (inputs->count > MAX_CHANNELS)
         problem(c, path, "has %zu channels; SageMaker allows at most %d", inputs->count,
@@ -297,17 +297,25 @@ static void check_channels(struct checker *c, const struct jdoc *inputs, const c
             uri = jdoc_get_str(ch, "uri");
             mode = jdoc_get_str(ch, "mode");
             dist = jdoc_get_str(ch, "distribution");
-            if (mode && !one_of(mode, channel_modes))
-                problem(c, p, "mode must be File, Pipe or FastFile, not '%s'", mode);
-            if (dist && !one_of(dist, distributions))
-                problem(c, p, "distribution must be FullyReplicated or ShardedByS3Key, not '%s'",
-                        dist);
+            if (mode && !one_of(mode, channel_modes)) {
+                join_path(q, sizeof(q), p, "mode");
+                problem(c, q, "must be File, Pipe or FastFile, not '%s'", mode);
+            }
+            if (dist && !one_of(dist, distributions)) {
+                join_path(q, sizeof(q), p, "distribution");
+                problem(c, q, "must be FullyReplicated or ShardedByS3Key, not '%s'", dist);
+            }
         } else {
             problem(c, p, "must be a URI string or an object with \"uri\"");
             continue;
         }
-        if (uri && !valid_uri(uri))
-            problem(c, p, "uri '%s' must be s3://bucket/prefix or file:///path", uri);
+        if (uri && !valid_uri(uri)) {
+            if (ch->type == JDOC_OBJECT)
+                join_path(q, sizeof(q), p, "uri");
+            else
+                snprintf(q, sizeof(q), "%s", p);
+            problem(c, q, "'%s' must be s3://bucket/prefix or file:///path", uri);
+        }
     }
 }
 
