@@ -125,8 +125,12 @@ UNIT_TARGETS := $(UNIT_SRCS:tests/unit/%.c=$(UNIT_LIB_DIR)/unit/%)
 unit: $(UNIT_TARGETS)
 	$(Q)tests/run-unit.sh $(UNIT_TARGETS)
 
+# Tests start from a clean signal state: make itself leaves some real-time signals ignored, and
+# parity-init rightly passes inherited dispositions on to the child.
+PYTEST := $(PROBE) exec --reset -- $(PYTHON) -m pytest -q
+
 integration: $(INIT_BIN) $(PROBE)
-	$(Q)PARITY_INIT=$(INIT_BIN) PARITY_PROBE=$(PROBE) $(PYTHON) -m pytest -q $(PYTEST_ARGS) tests/integration
+	$(Q)PARITY_INIT=$(INIT_BIN) PARITY_PROBE=$(PROBE) $(PYTEST) $(PYTEST_ARGS) tests/integration
 
 test: all unit integration
 
@@ -173,13 +177,13 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 memcheck:
 	$(Q)$(MAKE) --no-print-directory VARIANT=valgrind build/valgrind/parity-init $(PROBE)
 	$(Q)PARITY_INIT=build/valgrind/parity-init PARITY_INIT_WRAPPER="$(VALGRIND)" PARITY_PROBE=$(PROBE) \
-	    $(PYTHON) -m pytest -q -m "not slow" tests/integration/test_pid1.py
+	    $(PYTEST) -m "not slow" tests/integration/test_pid1.py
 
 # The ASan+UBSan parity-init is dynamic (gcc refuses -static with ASan), so it runs the
 # namespace tests but not the no-libc container tests.
 asan-test: $(PROBE)
 	$(Q)$(MAKE) --no-print-directory VARIANT=asan unit fuzz-replay build/asan/parity-init
-	$(Q)PARITY_INIT=build/asan/parity-init PARITY_PROBE=$(PROBE) $(PYTHON) -m pytest -q tests/integration/test_pid1.py
+	$(Q)PARITY_INIT=build/asan/parity-init PARITY_PROBE=$(PROBE) $(PYTEST) tests/integration/test_pid1.py
 
 # Everything `check` adds to `test`; .ci/run calls `make test` and then this.
 check-extra: lint check-static check-symbols check-docs asan-test memcheck

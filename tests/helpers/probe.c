@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ static void vline(int fd, const char *fmt, va_list ap)
 
 /* say: one line on stdout. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void say(const char *fmt, ...)
 {
     va_list ap;
@@ -107,7 +109,7 @@ static long long monotonic_ms(void)
 
 static void sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
@@ -115,6 +117,7 @@ static void sleep_ms(long ms)
 
 /* Sleeps out the probe's lifetime, then exits: the "stay alive until killed" of every mode. */
 static void linger(void) __attribute__((noreturn));
+
 static void linger(void)
 {
     long long deadline = monotonic_ms() + LIFETIME_S * 1000LL;
@@ -173,7 +176,7 @@ static int wait_signal(const sigset_t *set, siginfo_t *info, long long deadline)
             say("timeout");
             _exit(PROBE_TIMEOUT);
         }
-        struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
         int sig = sigtimedwait(set, info, &ts);
         if (sig > 0)
             return sig;
@@ -193,7 +196,7 @@ static int cmd_exit(int argc, char **argv)
 /* kill-self SIG: dies by SIG with the default action (and without a core dump). */
 static int cmd_kill_self(int argc, char **argv)
 {
-    struct rlimit no_core = { 0, 0 };
+    struct rlimit no_core = {0, 0};
     sigset_t set;
     int sig;
 
@@ -394,7 +397,7 @@ static void count_children(pid_t parent, int *alive, int *zombies)
         die("opendir /proc: %s", strerror(errno));
     while ((d = readdir(dir)) != NULL) {
         char path[64], buf[512], state;
-        int pid = atoi(d->d_name), ppid;
+        int pid = (int)strtol(d->d_name, NULL, 10), ppid;
         FILE *f;
 
         if (pid <= 0 || pid == getpid())
@@ -615,47 +618,60 @@ static int cmd_stdio(int argc, char **argv)
     return 0;
 }
 
-/* Applies fn to each signal of a comma-separated list. */
-static void for_each_signal(const char *list, void (*fn)(int))
+/* Blocks (block=1) or ignores (block=0) each signal of a comma-separated list. */
+static void apply_signals(const char *list, int block)
 {
     char copy[256], *save = NULL;
 
     snprintf(copy, sizeof(copy), "%s", list);
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        fn(parse_signal(tok));
-}
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int sig = parse_signal(tok);
+        sigset_t set;
 
-static void block_one(int sig)
-{
-    sigset_t set;
-
-    sigemptyset(&set);
-    if (sigaddset(&set, sig) < 0 || sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        die("cannot block signal %d", sig);
-}
-
-static void ignore_one(int sig)
-{
-    if (signal(sig, SIG_IGN) == SIG_ERR)
-        die("cannot ignore signal %d", sig);
+        sigemptyset(&set);
+        if (block ? sigaddset(&set, sig) < 0 || sigprocmask(SIG_BLOCK, &set, NULL) < 0
+                  : signal(sig, SIG_IGN) == SIG_ERR)
+            die("cannot %s signal %d", block ? "block" : "ignore", sig);
+    }
 }
 
 /* exec [--block S,S] [--ignore S,S] -- CMD [ARG...]: starts CMD with those signals blocked
  * and ignored, the way a container runtime or shell might start an init. */
+/* Every signal to SIG_DFL and unblocked, through the raw system calls: libc refuses to touch the
+ * signals it reserves (32-34), and a parent such as GNU make leaves some of those ignored. */
+static void reset_signals(void)
+{
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        unsigned long mask;
+    } dfl = {SIG_DFL, 0, NULL, 0};
+    unsigned long none = 0;
+
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(unsigned long));
+    }
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(unsigned long));
+}
+
 static int cmd_exec(int argc, char **argv)
 {
     int i;
 
     for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--block") == 0 && i + 1 < argc)
-            for_each_signal(argv[++i], block_one);
+        if (strcmp(argv[i], "--reset") == 0)
+            reset_signals();
+        else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc)
+            apply_signals(argv[++i], 1);
         else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc)
-            for_each_signal(argv[++i], ignore_one);
+            apply_signals(argv[++i], 0);
         else
-            die("usage: exec [--block S,S] [--ignore S,S] -- CMD [ARG...]");
+            die("usage: exec [--reset] [--block S,S] [--ignore S,S] -- CMD [ARG...]");
     }
     if (i + 1 >= argc)
-        die("usage: exec [--block S,S] [--ignore S,S] -- CMD [ARG...]");
+        die("usage: exec [--reset] [--block S,S] [--ignore S,S] -- CMD [ARG...]");
     execvp(argv[i + 1], argv + i + 1);
     die("exec %s: %s", argv[i + 1], strerror(errno));
 }
@@ -666,10 +682,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-    { "exit", cmd_exit },       { "kill-self", cmd_kill_self }, { "signals", cmd_signals },
-    { "ignore", cmd_ignore },   { "status", cmd_status },       { "argv", cmd_argv },
-    { "env", cmd_env },         { "orphans", cmd_orphans },     { "group", cmd_group },
-    { "cat", cmd_cat },         { "stdio", cmd_stdio },         { "exec", cmd_exec },
+    {"exit", cmd_exit},     {"kill-self", cmd_kill_self}, {"signals", cmd_signals},
+    {"ignore", cmd_ignore}, {"status", cmd_status},       {"argv", cmd_argv},
+    {"env", cmd_env},       {"orphans", cmd_orphans},     {"group", cmd_group},
+    {"cat", cmd_cat},       {"stdio", cmd_stdio},         {"exec", cmd_exec},
 };
 
 int main(int argc, char **argv)
