@@ -158,7 +158,7 @@ lint:
 	$(Q)tests/lint.sh
 
 format:
-	$(Q)clang-format -i $(LIB_SRCS) $(wildcard lib/*.h) $(INIT_SRCS) $(wildcard entrypoint/*.h) \
+	$(Q)clang-format -i $(LIB_SRCS) $(filter-out %_table.h,$(wildcard lib/*.h)) $(INIT_SRCS) $(wildcard entrypoint/*.h) \
 	    $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/replay.c tests/helpers/probe.c
 
 check-static: build/parity-init

@@ -120,7 +120,8 @@ int command_resolve(struct command *c,
     return perr_set(err, PERR_USAGE,
                     "no command for role %s: give one after --, set %s_command in %s, set "
                     "PARITY_%s_COMMAND%s",
-                    role_names[role], role_names[role], img->path[0] ? img->path : CONFIG_IMAGE_PATH,
+                    role_names[role], role_names[role],
+                    img->path[0] ? img->path : CONFIG_IMAGE_PATH,
                     role == ROLE_TRAIN   ? "TRAIN"
                     : role == ROLE_SERVE ? "SERVE"
                                          : "PROCESS",

@@ -92,19 +92,25 @@ void spawn_close_inherited_fds(void)
     DIR *d = opendir("/proc/self/fd");
     struct rlimit rl;
     struct dirent *de;
+    int fds[1024];
+    size_t n = 0;
 
     if (d) {
+        /* Collect first, close after: closing while the directory is read changes it. */
         int self = dirfd(d);
-        while ((de = readdir(d))) {
+        while ((de = readdir(d)) && n < sizeof(fds) / sizeof(fds[0])) {
             char *end;
             long fd = strtol(de->d_name, &end, 10);
             if (*end == '\0' && end != de->d_name && fd >= 3 && fd != self)
-                close_if_inherited((int)fd);
+                fds[n++] = (int)fd;
         }
         closedir(d);
-        return;
+        for (size_t i = 0; i < n; i++)
+            close_if_inherited(fds[i]);
+        if (n < sizeof(fds) / sizeof(fds[0]))
+            return;
     }
-    /* No /proc (an unusual runtime): walk the possible range instead. */
+    /* No /proc (an unusual runtime), or very many fds: walk the possible range instead. */
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
         rl.rlim_cur = 65536;
     for (int fd = 3; fd < (int)rl.rlim_cur; fd++)

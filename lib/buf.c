@@ -49,7 +49,7 @@ static int reserve(struct buf *b, size_t n, struct perr *err)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if (cap > b->max_bytes + 1)
+    if (b->max_bytes < SIZE_MAX && cap > b->max_bytes + 1)
         cap = b->max_bytes + 1;
     p = realloc(b->data, cap);
     if (!p)

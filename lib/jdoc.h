@@ -67,8 +67,8 @@ PARITY_MUST_CHECK int jdoc_append(struct jdoc *arr, struct jdoc *item, struct pe
 
 /* Sets key in an OBJECT like a Python dict: an existing member keeps its place and gets the
  * new value. Takes ownership of v (freed on failure too). */
-PARITY_MUST_CHECK int jdoc_put(struct jdoc *obj, const char *key, size_t key_len, struct jdoc *v,
-                               struct perr *err);
+PARITY_MUST_CHECK int
+jdoc_put(struct jdoc *obj, const char *key, size_t key_len, struct jdoc *v, struct perr *err);
 
 static inline void cleanup_jdoc_fn(struct jdoc **d)
 {

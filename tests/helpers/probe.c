@@ -43,31 +43,25 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* vline: formats one line and writes it with a single write(2), so lines from several
+/* say: one line on stdout, written with a single write(2) so that lines from several
  * processes sharing a pipe never interleave. */
-static void vline(int fd, const char *fmt, va_list ap)
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
 {
     char buf[1024];
-    int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_list ap;
+    int n;
 
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
     if (n < 0)
         return;
     if ((size_t)n > sizeof(buf) - 2)
         n = (int)sizeof(buf) - 2;
     buf[n++] = '\n';
-    (void)write_all(fd, buf, (size_t)n);
-}
-
-/* say: one line on stdout. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vline(STDOUT_FILENO, fmt, ap);
-    va_end(ap);
+    (void)write_all(STDOUT_FILENO, buf, (size_t)n);
 }
 
 static void die(const char *fmt, ...)
@@ -120,10 +114,7 @@ static void linger(void) __attribute__((noreturn));
 
 static void linger(void)
 {
-    long long deadline = monotonic_ms() + LIFETIME_S * 1000LL;
-
-    while (monotonic_ms() < deadline)
-        sleep_ms(1000);
+    sleep_ms(LIFETIME_S * 1000L);
     _exit(PROBE_TIMEOUT);
 }
 
@@ -452,7 +443,7 @@ static void make_orphan(int verbose)
  * until the init (our parent) has no child but us; prints "zombies Z alive A". */
 static int cmd_orphans(int argc, char **argv)
 {
-    long total, batch = 100, timeout_s = 120, failed = 0;
+    long total, batch = 100, timeout_s = 60, failed = 0;
     int verbose = 0, alive, zombies;
     pid_t init = getppid();
     long long deadline;
@@ -635,18 +626,18 @@ static void apply_signals(const char *list, int block)
     }
 }
 
-/* exec [--block S,S] [--ignore S,S] -- CMD [ARG...]: starts CMD with those signals blocked
- * and ignored, the way a container runtime or shell might start an init. */
 /* Every signal to SIG_DFL and unblocked, through the raw system calls: libc refuses to touch the
  * signals it reserves (32-34), and a parent such as GNU make leaves some of those ignored. */
 static void reset_signals(void)
 {
-    struct {
+    /* The kernel's struct sigaction on x86_64: handler, flags, restorer, mask. */
+    struct kernel_sigaction {
         void *handler;
         unsigned long flags;
         void *restorer;
         unsigned long mask;
-    } dfl = {SIG_DFL, 0, NULL, 0};
+    };
+    struct kernel_sigaction dfl = {SIG_DFL, 0, NULL, 0};
     unsigned long none = 0;
 
     for (int sig = 1; sig <= 64; sig++) {
@@ -656,6 +647,9 @@ static void reset_signals(void)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(unsigned long));
 }
 
+/* exec [--reset] [--block S,S] [--ignore S,S] -- CMD [ARG...]: starts CMD with every signal
+ * reset first (--reset), then those signals blocked and ignored, the way a container runtime
+ * or shell might start an init. */
 static int cmd_exec(int argc, char **argv)
 {
     int i;

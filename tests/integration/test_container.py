@@ -43,7 +43,7 @@ class Container:
     """One container: a bundle under tmp_path and `runc run` in the foreground, its stdout
     and stderr piped (process.terminal is false, so runc passes them straight through)."""
 
-    def __init__(self, runc, spawn, tmp_path, files, symlinks, args):
+    def __init__(self, runc, spawn, tmp_path, files, symlinks, args, probe):
         self.runc = runc
         self.id = f"parity-test-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.state = tmp_path / "runc-state"
@@ -64,7 +64,9 @@ class Container:
         config["root"] = {"path": "rootfs", "readonly": True}
         config["hostname"] = "parity-test"
         config_path.write_text(json.dumps(config, indent=2))
-        self.proc = spawn([runc, "--root", self.state, "run", "--bundle", self.bundle, self.id])
+        # runc passes on the signal dispositions it inherited: start it from a clean state.
+        self.proc = spawn([probe, "exec", "--reset", "--", runc, "--root", self.state, "run",
+                           "--bundle", self.bundle, self.id])
 
     def kill(self, sig):
         """runc kill: signals the container's PID 1."""
@@ -90,7 +92,7 @@ def container(runc, spawn, tmp_path, parity_init, probe):
                 pytest.skip(f"{BUSYBOX} is missing or not static (install busybox-static)")
             files = {"parity-init": parity_init, "bin/busybox": BUSYBOX}
             symlinks = {f"bin/{applet}": "busybox" for applet in BUSYBOX_APPLETS}
-        box = Container(runc, spawn, tmp_path / f"c{len(made)}", files, symlinks, args)
+        box = Container(runc, spawn, tmp_path / f"c{len(made)}", files, symlinks, args, probe)
         made.append(box)
         return box
 
