@@ -556,6 +556,24 @@ static int cmd_group(int argc, char **argv)
 }
 
 /* cat: copies stdin to stdout until EOF. */
+/* alloc MB: touch MB mebibytes, one page at a time, then report; an OOM kill ends it first. */
+static int cmd_alloc(int argc, char **argv)
+{
+    long mb = argc > 0 ? strtol(argv[0], NULL, 10) : 0;
+
+    printf("ready pid=%d\n", (int)getpid());
+    fflush(stdout);
+    for (long i = 0; i < mb; i++) {
+        char *p = malloc(1 << 20);
+        if (!p)
+            die("malloc failed after %ld MiB", i);
+        for (size_t k = 0; k < (1 << 20); k += 4096)
+            p[k] = 1;
+    }
+    printf("allocated %ld MiB\n", mb);
+    return 0;
+}
+
 static int cmd_cat(int argc, char **argv)
 {
     char buf[65536];
@@ -679,7 +697,8 @@ static const struct command commands[] = {
     {"exit", cmd_exit},     {"kill-self", cmd_kill_self}, {"signals", cmd_signals},
     {"ignore", cmd_ignore}, {"status", cmd_status},       {"argv", cmd_argv},
     {"env", cmd_env},       {"orphans", cmd_orphans},     {"group", cmd_group},
-    {"cat", cmd_cat},       {"stdio", cmd_stdio},         {"exec", cmd_exec},
+    {"cat", cmd_cat},       {"alloc", cmd_alloc},         {"stdio", cmd_stdio},
+    {"exec", cmd_exec},
 };
 
 int main(int argc, char **argv)
