@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/utf8.h"
 
 struct parser {
     const char *p, *start, *end;
@@ -137,34 +138,6 @@ static int hex4(struct parser *ps, uint32_t *out)
     return 0;
 }
 
-/* Appends code point cp as UTF-8 (lone surrogates are kept as their 3-byte form, like Python). */
-static int put_utf8(struct buf *b, uint32_t cp, struct perr *err)
-{
-    char u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    return buf_append(b, u, n, err);
-}
-
 static int parse_escape(struct parser *ps, struct buf *b)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
@@ -195,7 +168,7 @@ static int parse_escape(struct parser *ps, struct buf *b)
         else
             ps->p = save;
     }
-    return put_utf8(b, cp, ps->err);
+    return utf8_append(b, cp, ps->err); /* a lone surrogate stays, as in Python */
 }
 
 /* Parses a string body after the opening quote into a fresh buffer. */

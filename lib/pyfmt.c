@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/unicase_table.h"
+#include "lib/utf8.h"
 
 #define PYFMT_MAX_DEPTH 64
 
@@ -61,68 +62,6 @@ void pyfmt_float_repr(double v, char out[32])
     }
 }
 
-size_t pyfmt_utf8_decode(const char *s, size_t len, unsigned int *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n;
-    unsigned int c;
-
-    if (u[0] < 0x80) {
-        *cp = u[0];
-        return 1;
-    }
-    if (u[0] >= 0xc2 && u[0] <= 0xdf) {
-        n = 2;
-        c = u[0] & 0x1f;
-    } else if (u[0] >= 0xe0 && u[0] <= 0xef) {
-        n = 3;
-        c = u[0] & 0x0f;
-    } else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
-        n = 4;
-        c = u[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((u[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (u[i] & 0x3f);
-    }
-    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-        return 0;
-    *cp = c;
-    return n;
-}
-
-static int put_cp_utf8(struct buf *b, unsigned int cp, struct perr *err)
-{
-    char u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    return buf_append(b, u, n, err);
-}
-
 /* The number as Python holds it after json.loads: int text, or a float's repr. */
 static int put_number(struct buf *b, const struct jdoc *v, bool json_form, struct perr *err)
 {
@@ -174,7 +113,7 @@ static int put_json_string(struct buf *b, const char *s, size_t len, struct perr
         else if (c >= 0x20 && c < 0x7f)
             rc = buf_append(b, s + i, 1, err);
         else {
-            n = c < 0x80 ? 1 : pyfmt_utf8_decode(s + i, len - i, &cp);
+            n = c < 0x80 ? 1 : utf8_decode(s + i, len - i, &cp);
             if (c < 0x80)
                 cp = c;
             else if (n == 0) { /* a byte that is not UTF-8: keep its value */
@@ -239,16 +178,6 @@ static size_t *sorted_members(const struct jdoc *o, size_t *n_out, struct perr *
     return idx;
 }
 
-struct json_style {
-    bool sort_keys;
-    const char *item_sep; /* "," or ", " */
-    const char *key_sep;  /* ":" or ": " */
-};
-
-static const struct json_style compact_sorted = {true, ",", ":"};
-static const struct json_style python_default = {false, ", ", ": "};
-
-/* Member indexes in dict order: first occurrence position, last occurrence value. */
 static size_t *dict_members(const struct jdoc *o, size_t *n_out, struct perr *err)
 {
     size_t *idx = malloc((o->count ? o->count : 1) * sizeof(*idx));
@@ -271,65 +200,6 @@ static size_t *dict_members(const struct jdoc *o, size_t *n_out, struct perr *er
     }
     *n_out = n;
     return idx;
-}
-
-static int put_json(
-    struct buf *b, const struct jdoc *v, const struct json_style *st, int depth, struct perr *err)
-{
-    size_t *idx, n;
-    int rc = 0;
-
-    if (depth > PYFMT_MAX_DEPTH)
-        return perr_set(err, PERR_LIMIT, "JSON nested deeper than %d levels", PYFMT_MAX_DEPTH);
-    switch (v->type) {
-    case JDOC_NULL:
-        return buf_append_str(b, "null", err);
-    case JDOC_TRUE:
-        return buf_append_str(b, "true", err);
-    case JDOC_FALSE:
-        return buf_append_str(b, "false", err);
-    case JDOC_NUMBER:
-        return put_number(b, v, true, err);
-    case JDOC_STRING:
-        return put_json_string(b, v->text, v->text_len, err);
-    case JDOC_ARRAY:
-        rc = buf_append(b, "[", 1, err);
-        for (size_t i = 0; rc == 0 && i < v->count; i++) {
-            if (i)
-                rc = buf_append_str(b, st->item_sep, err);
-            if (rc == 0)
-                rc = put_json(b, v->items[i], st, depth + 1, err);
-        }
-        return rc < 0 ? -1 : buf_append(b, "]", 1, err);
-    case JDOC_OBJECT:
-        idx = st->sort_keys ? sorted_members(v, &n, err) : dict_members(v, &n, err);
-        if (!idx)
-            return -1;
-        rc = buf_append(b, "{", 1, err);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            if (i)
-                rc = buf_append_str(b, st->item_sep, err);
-            if (rc == 0)
-                rc = put_json_string(b, v->keys[idx[i]], v->key_lens[idx[i]], err);
-            if (rc == 0)
-                rc = buf_append_str(b, st->key_sep, err);
-            if (rc == 0)
-                rc = put_json(b, v->items[idx[i]], st, depth + 1, err);
-        }
-        free(idx);
-        return rc < 0 ? -1 : buf_append(b, "}", 1, err);
-    }
-    return perr_set(err, PERR_PARSE, "unknown JSON value type");
-}
-
-int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err)
-{
-    return put_json(b, v, &compact_sorted, 0, err);
-}
-
-int pyfmt_json_default(struct buf *b, const struct jdoc *v, struct perr *err)
-{
-    return put_json(b, v, &python_default, 0, err);
 }
 
 bool pyfmt_truthy(const struct jdoc *v)
@@ -374,7 +244,7 @@ static int put_repr_string(struct buf *b, const char *s, size_t len, struct perr
         size_t n = 1;
 
         if (c >= 0x80) {
-            n = pyfmt_utf8_decode(s + i, len - i, &cp);
+            n = utf8_decode(s + i, len - i, &cp);
             if (n == 0) {
                 cp = c;
                 n = 1;
@@ -403,7 +273,25 @@ static int put_repr_string(struct buf *b, const char *s, size_t len, struct perr
     return rc < 0 ? -1 : buf_append(b, &q, 1, err);
 }
 
-static int put_repr(struct buf *b, const struct jdoc *v, int depth, struct perr *err)
+/* How a decoded value is written out: json.dumps in its two spellings, or Python's repr(). */
+struct style {
+    bool sort_keys;
+    const char *item_sep;
+    const char *key_sep;
+    const char *words[3]; /* null, true, false */
+    bool json_numbers;    /* NaN/Infinity rather than nan/inf */
+    int (*put_string)(struct buf *b, const char *s, size_t len, struct perr *err);
+};
+
+static const struct style json_compact_sorted = {
+    true, ",", ":", {"null", "true", "false"}, true, put_json_string};
+static const struct style json_default = {false, ", ",           ": ", {"null", "true", "false"},
+                                          true,  put_json_string};
+static const struct style python_repr = {false, ", ",           ": ", {"None", "True", "False"},
+                                         false, put_repr_string};
+
+static int
+put_value(struct buf *b, const struct jdoc *v, const struct style *st, int depth, struct perr *err)
 {
     size_t *idx, n;
     int rc = 0;
@@ -412,38 +300,40 @@ static int put_repr(struct buf *b, const struct jdoc *v, int depth, struct perr 
         return perr_set(err, PERR_LIMIT, "JSON nested deeper than %d levels", PYFMT_MAX_DEPTH);
     switch (v->type) {
     case JDOC_NULL:
-        return buf_append_str(b, "None", err);
     case JDOC_TRUE:
-        return buf_append_str(b, "True", err);
     case JDOC_FALSE:
-        return buf_append_str(b, "False", err);
+        return buf_append_str(b,
+                              st->words[v->type == JDOC_NULL   ? 0
+                                        : v->type == JDOC_TRUE ? 1
+                                                               : 2],
+                              err);
     case JDOC_NUMBER:
-        return put_number(b, v, false, err);
+        return put_number(b, v, st->json_numbers, err);
     case JDOC_STRING:
-        return put_repr_string(b, v->text, v->text_len, err);
+        return st->put_string(b, v->text, v->text_len, err);
     case JDOC_ARRAY:
         rc = buf_append(b, "[", 1, err);
         for (size_t i = 0; rc == 0 && i < v->count; i++) {
             if (i)
-                rc = buf_append(b, ", ", 2, err);
+                rc = buf_append_str(b, st->item_sep, err);
             if (rc == 0)
-                rc = put_repr(b, v->items[i], depth + 1, err);
+                rc = put_value(b, v->items[i], st, depth + 1, err);
         }
         return rc < 0 ? -1 : buf_append(b, "]", 1, err);
     case JDOC_OBJECT:
-        idx = dict_members(v, &n, err);
+        idx = st->sort_keys ? sorted_members(v, &n, err) : dict_members(v, &n, err);
         if (!idx)
             return -1;
         rc = buf_append(b, "{", 1, err);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             if (i)
-                rc = buf_append(b, ", ", 2, err);
+                rc = buf_append_str(b, st->item_sep, err);
             if (rc == 0)
-                rc = put_repr_string(b, v->keys[idx[i]], v->key_lens[idx[i]], err);
+                rc = st->put_string(b, v->keys[idx[i]], v->key_lens[idx[i]], err);
             if (rc == 0)
-                rc = buf_append(b, ": ", 2, err);
+                rc = buf_append_str(b, st->key_sep, err);
             if (rc == 0)
-                rc = put_repr(b, v->items[idx[i]], depth + 1, err);
+                rc = put_value(b, v->items[idx[i]], st, depth + 1, err);
         }
         free(idx);
         return rc < 0 ? -1 : buf_append(b, "}", 1, err);
@@ -451,11 +341,21 @@ static int put_repr(struct buf *b, const struct jdoc *v, int depth, struct perr 
     return perr_set(err, PERR_PARSE, "unknown JSON value type");
 }
 
+int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err)
+{
+    return put_value(b, v, &json_compact_sorted, 0, err);
+}
+
+int pyfmt_json_default(struct buf *b, const struct jdoc *v, struct perr *err)
+{
+    return put_value(b, v, &json_default, 0, err);
+}
+
 int pyfmt_str(struct buf *b, const struct jdoc *v, struct perr *err)
 {
     if (v->type == JDOC_STRING)
         return buf_append(b, v->text, v->text_len, err);
-    return put_repr(b, v, 0, err);
+    return put_value(b, v, &python_repr, 0, err);
 }
 
 static int upper_cp(struct buf *b, unsigned int cp, struct perr *err)
@@ -464,7 +364,7 @@ static int upper_cp(struct buf *b, unsigned int cp, struct perr *err)
         if (unicase_multis[i].cp != cp)
             continue;
         for (int k = 0; k < 3 && unicase_multis[i].up[k]; k++) {
-            if (put_cp_utf8(b, unicase_multis[i].up[k], err) < 0)
+            if (utf8_append(b, unicase_multis[i].up[k], err) < 0)
                 return -1;
         }
         return 0;
@@ -472,9 +372,9 @@ static int upper_cp(struct buf *b, unsigned int cp, struct perr *err)
     for (size_t i = 0; i < sizeof(unicase_runs) / sizeof(unicase_runs[0]); i++) {
         const struct unicase_run *r = &unicase_runs[i];
         if (cp >= r->first && cp <= r->last && (cp - r->first) % r->stride == 0)
-            return put_cp_utf8(b, (unsigned int)((int)cp + r->delta), err);
+            return utf8_append(b, (unsigned int)((int)cp + r->delta), err);
     }
-    return put_cp_utf8(b, cp, err);
+    return utf8_append(b, cp, err);
 }
 
 int pyfmt_upper(struct buf *b, const char *s, size_t len, struct perr *err)
@@ -491,7 +391,7 @@ int pyfmt_upper(struct buf *b, const char *s, size_t len, struct perr *err)
             i++;
             continue;
         }
-        n = pyfmt_utf8_decode(s + i, len - i, &cp);
+        n = utf8_decode(s + i, len - i, &cp);
         if (n == 0) {
             if (buf_append(b, s + i, 1, err) < 0)
                 return -1;

@@ -31,7 +31,5 @@ PARITY_MUST_CHECK int pyfmt_str(struct buf *b, const struct jdoc *v, struct perr
 /* str.upper() of UTF-8 text (full Unicode mapping: "ß" -> "SS"). Invalid bytes pass through. */
 PARITY_MUST_CHECK int pyfmt_upper(struct buf *b, const char *s, size_t len, struct perr *err);
 
-/* Decodes one UTF-8 sequence at s (len > 0); returns its length, or 0 if invalid. */
-size_t pyfmt_utf8_decode(const char *s, size_t len, unsigned int *cp);
 
 #endif

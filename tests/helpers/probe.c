@@ -555,25 +555,27 @@ static int cmd_group(int argc, char **argv)
     return (int)code;
 }
 
-/* cat: copies stdin to stdout until EOF. */
-/* alloc MB: touch MB mebibytes, one page at a time, then report; an OOM kill ends it first. */
+/* alloc MB: touches MB mebibytes, one page at a time, then reports; an OOM kill ends it first. */
 static int cmd_alloc(int argc, char **argv)
 {
-    long mb = argc > 0 ? strtol(argv[0], NULL, 10) : 0;
+    long mb;
 
-    printf("ready pid=%d\n", (int)getpid());
-    fflush(stdout);
+    if (argc != 1)
+        die("usage: alloc MB");
+    mb = parse_long(argv[0], 0, 1L << 20, "size in MiB");
+    say("ready pid=%d", (int)getpid());
     for (long i = 0; i < mb; i++) {
         char *p = malloc(1 << 20);
-        if (!p)
+        if (p == NULL)
             die("malloc failed after %ld MiB", i);
         for (size_t k = 0; k < (1 << 20); k += 4096)
             p[k] = 1;
     }
-    printf("allocated %ld MiB\n", mb);
+    say("allocated %ld MiB", mb);
     return 0;
 }
 
+/* cat: copies stdin to stdout until EOF. */
 static int cmd_cat(int argc, char **argv)
 {
     char buf[65536];

@@ -21,9 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0
 EXIT_TIMEOUT = 60.0
 
-LOG_LEVELS = ("debug", "info", "warn", "error")
 JSON_KEYS = ("ts", "level", "prog", "pid", "phase", "msg")
-TEXT_LINE = re.compile(r"^parity-init\[(?P<pid>\d+)\]: (?P<level>[a-z]+): (?P<phase>[^:]+): (?P<rest>.*)$")
+TEXT_LINE = re.compile(
+    r"^parity-init\[(?P<pid>\d+)\]: (?P<level>[a-z]+): (?P<phase>[^:]+): (?P<rest>.*)$")
 TEXT_FIELD = re.compile(r'(?:^|\s)(?P<key>[A-Za-z_][\w.-]*)=(?P<value>"(?:[^"\\]|\\.)*"|\S*)')
 
 

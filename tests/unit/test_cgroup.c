@@ -125,9 +125,13 @@ static void test_cgroup_missing_files_are_errors(void **state)
     snprintf(self, sizeof(self), "%s/self", root);
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
     assert_non_null(strstr(e.msg, "no memory controller"));
-    write_file("self", "0::/gone\n");
+    write_file("self", "0::/gone\n"); /* a v2 path whose files are not there */
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
-    assert_non_null(strstr(e.msg, "memory.events"));
+    assert_non_null(strstr(e.msg, "no memory controller"));
+    write_file("self", "0::/\n");
+    write_file("sys/memory.events", "oom 1\n"); /* the file, without an oom_kill line */
+    assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
+    assert_non_null(strstr(e.msg, "no 'oom_kill' line"));
 }
 
 int main(void)
