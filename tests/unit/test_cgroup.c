@@ -12,38 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/cgroup.h"
-
-static char root[64];
-
-static void write_file(const char *rel, const char *text)
-{
-    char path[512], dir[600];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    snprintf(dir, sizeof(dir), "mkdir -p \"$(dirname '%s')\"", path);
-    assert_int_equal(system(dir), 0);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(root, sizeof(root), "/tmp/parity-cgroup-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd);
-}
+#include "tests/unit/tree.h"
 
 static void test_cgroup_keyed_value_table(void **state)
 {
@@ -71,10 +40,10 @@ static void test_cgroup_v2_namespaced_root(void **state)
     uint64_t v = 99;
 
     (void)state;
-    write_file("self", "0::/\n");
-    write_file("sys/memory.events", "low 0\nhigh 0\nmax 0\noom 1\noom_kill 4\n");
-    snprintf(self, sizeof(self), "%s/self", root);
-    snprintf(self + 256, 256, "%s/sys", root);
+    tree_put("self", "0::/\n");
+    tree_put("sys/memory.events", "low 0\nhigh 0\nmax 0\noom 1\noom_kill 4\n");
+    snprintf(self, sizeof(self), "%s/self", tree_root);
+    snprintf(self + 256, 256, "%s/sys", tree_root);
     assert_int_equal(cgroup_oom_kills(self + 256, self, &v, &e), 0);
     assert_true(v == 4);
 }
@@ -86,10 +55,10 @@ static void test_cgroup_v2_nested_path(void **state)
     uint64_t v = 0;
 
     (void)state;
-    write_file("self", "0::/kubepods/pod1/c1\n");
-    write_file("sys/kubepods/pod1/c1/memory.events", "oom_kill 2\n");
-    snprintf(self, sizeof(self), "%s/self", root);
-    snprintf(sys, sizeof(sys), "%s/sys", root);
+    tree_put("self", "0::/kubepods/pod1/c1\n");
+    tree_put("sys/kubepods/pod1/c1/memory.events", "oom_kill 2\n");
+    snprintf(self, sizeof(self), "%s/self", tree_root);
+    snprintf(sys, sizeof(sys), "%s/sys", tree_root);
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), 0);
     assert_true(v == 2);
 }
@@ -101,11 +70,11 @@ static void test_cgroup_v1_memory_controller(void **state)
     uint64_t v = 0;
 
     (void)state;
-    write_file("self", "12:pids:/docker/x\n5:memory:/docker/x\n1:name=systemd:/docker/x\n");
-    write_file("sys/memory/docker/x/memory.oom_control",
-               "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
-    snprintf(self, sizeof(self), "%s/self", root);
-    snprintf(sys, sizeof(sys), "%s/sys", root);
+    tree_put("self", "12:pids:/docker/x\n5:memory:/docker/x\n1:name=systemd:/docker/x\n");
+    tree_put("sys/memory/docker/x/memory.oom_control",
+             "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+    snprintf(self, sizeof(self), "%s/self", tree_root);
+    snprintf(sys, sizeof(sys), "%s/sys", tree_root);
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), 0);
     assert_true(v == 3);
 }
@@ -117,19 +86,19 @@ static void test_cgroup_missing_files_are_errors(void **state)
     uint64_t v = 0;
 
     (void)state;
-    snprintf(self, sizeof(self), "%s/none", root);
-    snprintf(sys, sizeof(sys), "%s/sys", root);
+    snprintf(self, sizeof(self), "%s/none", tree_root);
+    snprintf(sys, sizeof(sys), "%s/sys", tree_root);
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
     assert_non_null(strstr(e.msg, "none"));
-    write_file("self", "3:cpu:/x\n");
-    snprintf(self, sizeof(self), "%s/self", root);
+    tree_put("self", "3:cpu:/x\n");
+    snprintf(self, sizeof(self), "%s/self", tree_root);
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
     assert_non_null(strstr(e.msg, "no memory controller"));
-    write_file("self", "0::/gone\n"); /* a v2 path whose files are not there */
+    tree_put("self", "0::/gone\n"); /* a v2 path whose files are not there */
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
     assert_non_null(strstr(e.msg, "no memory controller"));
-    write_file("self", "0::/\n");
-    write_file("sys/memory.events", "oom 1\n"); /* the file, without an oom_kill line */
+    tree_put("self", "0::/\n");
+    tree_put("sys/memory.events", "oom 1\n"); /* the file, without an oom_kill line */
     assert_int_equal(cgroup_oom_kills(sys, self, &v, &e), -1);
     assert_non_null(strstr(e.msg, "no 'oom_kill' line"));
 }
@@ -138,10 +107,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cgroup_keyed_value_table),
-        cmocka_unit_test_setup_teardown(test_cgroup_v2_namespaced_root, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cgroup_v2_nested_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cgroup_v1_memory_controller, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cgroup_missing_files_are_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_v2_namespaced_root, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_v2_nested_path, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_v1_memory_controller, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_missing_files_are_errors, tree_setup,
+                                        tree_teardown),
     };
     return cmocka_run_group_tests_name("cgroup", tests, NULL, NULL);
 }

@@ -12,38 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/resources.h"
-
-static char root[64];
-
-static void put(const char *rel, const char *text)
-{
-    char path[512], cmd[700];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
-    assert_int_equal(system(cmd), 0);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(root, sizeof(root), "/tmp/parity-res-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd);
-}
+#include "tests/unit/tree.h"
 
 static void probe(struct resources *r, char *const *env_vars, const char *type)
 {
@@ -52,10 +21,10 @@ static void probe(struct resources *r, char *const *env_vars, const char *type)
     struct envlist env;
     struct perr e = {0};
 
-    snprintf(sys, sizeof(sys), "%s/sys", root);
-    snprintf(dev, sizeof(dev), "%s/dev", root);
-    snprintf(cg, sizeof(cg), "%s/cgroup", root);
-    snprintf(self, sizeof(self), "%s/self-cgroup", root);
+    snprintf(sys, sizeof(sys), "%s/sys", tree_root);
+    snprintf(dev, sizeof(dev), "%s/dev", tree_root);
+    snprintf(cg, sizeof(cg), "%s/cgroup", tree_root);
+    snprintf(self, sizeof(self), "%s/self-cgroup", tree_root);
     assert_int_equal(envlist_init_from(&env, env_vars, &e), 0);
     resources_probe(r, &roots, &env, type);
     envlist_cleanup(&env);
@@ -78,15 +47,15 @@ static void test_resources_cpus_and_quota_v2(void **state)
     char *env[] = {NULL};
 
     (void)state;
-    put("sys/devices/system/cpu/online", "0-63\n");
-    put("self-cgroup", "0::/kubepods/pod1\n");
-    put("cgroup/kubepods/pod1/cpu.max", "150000 100000\n");
+    tree_put("sys/devices/system/cpu/online", "0-63\n");
+    tree_put("self-cgroup", "0::/kubepods/pod1\n");
+    tree_put("cgroup/kubepods/pod1/cpu.max", "150000 100000\n");
     probe(&r, env, NULL);
     assert_int_equal(r.num_cpus, 64);
     assert_int_equal(r.cpu_limit, 2); /* 1.5 CPUs round up, below this machine's affinity */
     assert_int_equal(r.num_gpus, 0);
     assert_int_equal(r.num_neurons, 0);
-    put("cgroup/kubepods/pod1/cpu.max", "max 100000\n");
+    tree_put("cgroup/kubepods/pod1/cpu.max", "max 100000\n");
     probe(&r, env, NULL);
     assert_true(r.cpu_limit >= 1);
     assert_true(r.cpu_limit <= sysconf(_SC_NPROCESSORS_ONLN));
@@ -98,9 +67,9 @@ static void test_resources_quota_v1(void **state)
     char *env[] = {NULL};
 
     (void)state;
-    put("self-cgroup", "5:cpu,cpuacct:/docker/x\n3:memory:/docker/x\n");
-    put("cgroup/cpu,cpuacct/docker/x/cpu.cfs_quota_us", "50000\n");
-    put("cgroup/cpu,cpuacct/docker/x/cpu.cfs_period_us", "100000\n");
+    tree_put("self-cgroup", "5:cpu,cpuacct:/docker/x\n3:memory:/docker/x\n");
+    tree_put("cgroup/cpu,cpuacct/docker/x/cpu.cfs_quota_us", "50000\n");
+    tree_put("cgroup/cpu,cpuacct/docker/x/cpu.cfs_period_us", "100000\n");
     probe(&r, env, NULL);
     assert_int_equal(r.cpu_limit, 1);
 }
@@ -115,13 +84,13 @@ static void test_resources_gpus(void **state)
     char *nvd_void[] = {"NVIDIA_VISIBLE_DEVICES=void", NULL};
 
     (void)state;
-    put("dev/nvidia0", "");
-    put("dev/nvidia1", "");
-    put("dev/nvidia2", "");
-    put("dev/nvidia3", "");
-    put("dev/nvidiactl", "");
-    put("dev/nvidia-uvm", "");
-    put("dev/nvidia-caps/nvidia-cap1", "");
+    tree_put("dev/nvidia0", "");
+    tree_put("dev/nvidia1", "");
+    tree_put("dev/nvidia2", "");
+    tree_put("dev/nvidia3", "");
+    tree_put("dev/nvidiactl", "");
+    tree_put("dev/nvidia-uvm", "");
+    tree_put("dev/nvidia-caps/nvidia-cap1", "");
     probe(&r, none, NULL);
     assert_int_equal(r.num_gpus, 4);
     probe(&r, cuda2, NULL);
@@ -140,9 +109,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resources_cpulist),
-        cmocka_unit_test_setup_teardown(test_resources_cpus_and_quota_v2, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resources_quota_v1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resources_gpus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resources_cpus_and_quota_v2, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_resources_quota_v1, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_resources_gpus, tree_setup, tree_teardown),
     };
     return cmocka_run_group_tests_name("resources", tests, NULL, NULL);
 }
