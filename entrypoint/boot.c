@@ -98,6 +98,9 @@ int boot_job(struct boot *b, struct perr *err)
         report_targets_init(&b->report, b->opts.root, &b->env, true);
         rc = job_load_files(&b->job, b->opts.root, err);
         snprintf(b->note, sizeof(b->note), " source=sagemaker");
+        /* The folders the toolkit and the other platforms provide, so /opt/ml has one shape. */
+        if (rc == 0 && !b->opts.explain)
+            materialize_standard_dirs(b->opts.root);
     } else if (!sagemaker(b->det.platform) && jobconfig_present(&b->env)) {
         report_targets_init(&b->report, b->opts.root, &b->env, true);
         rc = job_from_spec(b, err);

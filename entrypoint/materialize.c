@@ -239,6 +239,18 @@ static const char *const job_dirs[] = {
     "/model", "/output/data", "/output/intermediate", "/code", "/input/config", "/input/data",
 };
 
+void materialize_standard_dirs(const char *root)
+{
+    static const char *const dirs[] = {"/model", "/output/data", "/output/intermediate", "/code"};
+    struct perr ignored = {0};
+    char dir[4200];
+
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(dir, sizeof(dir), "%s%s", root, dirs[i]);
+        (void)!mkdirs(dir, &ignored);
+    }
+}
+
 int materialize_paths(const struct jobspec *js, const char *root, struct buf *out, struct perr *err)
 {
     static const char *const files[] = {"hyperparameters.json", "resourceconfig.json",

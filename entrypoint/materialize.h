@@ -35,6 +35,10 @@ PARITY_MUST_CHECK int materialize_write(const struct materialized *m,
                                         const char *root,
                                         struct perr *err);
 
+/* Creates ROOT/{model,output/data,output/intermediate,code} where missing (on SageMaker, where
+ * the platform made the rest); a read-only root is left as it is. */
+void materialize_standard_dirs(const char *root);
+
 /* Lists the paths materialize_write would create, one per line (for --explain). */
 PARITY_MUST_CHECK int
 materialize_paths(const struct jobspec *js, const char *root, struct buf *out, struct perr *err);
