@@ -143,6 +143,10 @@ int boot_environment(struct boot *b, struct perr *err)
         .spec = b->have_spec ? &b->spec : NULL,
         .res = &b->res,
         .master_port = b->opts.master_port,
+        /* Run directly on this machine, algo-N names resolve nowhere: the master is here. */
+        .master_addr = b->have_spec && b->det.platform == PLATFORM_LOCAL && !b->hosts.write_aliases
+                           ? "127.0.0.1"
+                           : NULL,
     };
 
     resources_probe(&b->res, &resources_roots_default, &b->env, type);

@@ -31,10 +31,12 @@ static int spec_environment(struct envlist *env, const struct jobspec *spec, str
 static int distributed(struct envlist *env,
                        const struct job *job,
                        const struct smenv *sm,
-                       uint64_t master_port,
+                       const struct environ_inputs *in,
                        struct perr *err)
 {
-    int rc = envlist_set_default(env, "MASTER_ADDR", sm->master_host, err);
+    const char *master = in->master_addr ? in->master_addr : sm->master_host;
+    uint64_t master_port = in->master_port;
+    int rc = envlist_set_default(env, "MASTER_ADDR", master, err);
 
     if (rc == 0)
         rc = set_long(env, "MASTER_PORT", (long)master_port, true, err);
@@ -77,7 +79,7 @@ int environ_build(struct envlist *env,
         };
         rc = smenv_derive(in->job, &m, env, env, sm, err);
         if (rc == 0)
-            rc = distributed(env, in->job, sm, in->master_port, err);
+            rc = distributed(env, in->job, sm, in, err);
     }
     /* SageMaker hosting listens on 8080 unless an inference pipeline assigns another port. */
     if (rc == 0 && in->role == ROLE_SERVE)

@@ -22,6 +22,7 @@ struct environ_inputs {
     const struct jobspec *spec; /* EKS/local job spec, or NULL */
     const struct resources *res;
     uint64_t master_port;
+    const char *master_addr; /* overrides the master host name (a local run without aliases) */
 };
 
 /*

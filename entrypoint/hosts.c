@@ -51,8 +51,13 @@ int hosts_plan(struct hostplan *h,
         return perr_set(err, PERR_PARSE, "host count %ld is outside 1..%d", count, HOSTS_MAX);
     if (env_index(env, count, &h->index, err) < 0)
         return -1;
-    if (!eks || count == 1)
-        return 0; /* one host is this one; locally every host is this machine */
+    if (!eks) {
+        /* Locally every host is this machine: in a container (PID 1) the aliases say so. */
+        h->write_aliases = getpid() == 1;
+        return 0;
+    }
+    if (count == 1)
+        return 0; /* one host is this pod, and SageMaker gives it no alias either */
     h->write_aliases = true;
     buf_init(&b, 64u * 1024);
     if (given && *given) {
@@ -124,7 +129,15 @@ int hosts_write_aliases(const struct hostplan *h,
     buf_init(&lines, 256u * 1024);
     for (long i = 0; i < h->count; i++) {
         char name[512], ip[INET6_ADDRSTRLEN];
-        size_t n = strcspn(p, ",");
+        size_t n = p ? strcspn(p, ",") : 0;
+        if (!p) {
+            snprintf(ip, sizeof(ip), "127.0.0.1");
+            if (buf_printf(&lines, err, "%s\talgo-%ld\n", ip, i + 1) < 0) {
+                buf_cleanup(&lines);
+                return -1;
+            }
+            continue;
+        }
         if (n == 0 || n >= sizeof(name)) {
             buf_cleanup(&lines);
             return perr_set(err, PERR_PARSE, "PARITY_HOSTS must name %ld hosts separated by commas",

@@ -15,7 +15,7 @@ struct hostplan {
     long count;         /* N: algo-1..algo-N */
     long index;         /* this host is algo-(index+1) */
     char *peers;        /* EKS: comma-separated DNS names of hosts 1..N, or NULL */
-    bool write_aliases; /* EKS multi-host: resolve peers and write /etc/hosts aliases */
+    bool write_aliases; /* EKS multi-host, or local in a container: write /etc/hosts aliases */
 };
 
 /*
@@ -33,8 +33,8 @@ PARITY_MUST_CHECK int hosts_plan(struct hostplan *h,
 void hosts_cleanup(struct hostplan *h);
 
 /*
- * Resolves every peer's DNS name, retrying until wait_s have passed (pods appear in DNS one by
- * one), and appends "IP algo-N" lines to hosts_file. Fails naming the peer that never resolved.
+ * With peers (EKS) resolves every peer's DNS name, retrying until wait_s have passed (pods appear in DNS one by
+ * one), and appends "IP algo-N" lines to hosts_file; without peers (local) every algo-N is 127.0.0.1. Fails naming the peer that never resolved.
  */
 PARITY_MUST_CHECK int hosts_write_aliases(const struct hostplan *h,
                                           const char *hosts_file,

@@ -12,6 +12,8 @@
 #include "lib/buf.h"
 #include "lib/cgroup.h"
 
+#define RESOURCES_MAX_CPU 65535
+
 const struct resources_roots resources_roots_default = {
     .sysfs = "/sys",
     .dev = "/dev",
@@ -27,13 +29,14 @@ long resources_cpulist_count(const char *list)
     while (*p && *p != '\n') {
         char *end;
         long a = strtol(p, &end, 10), b;
-        if (end == p || a < 0)
+        /* Linux numbers CPUs well below this; larger values are a malformed list. */
+        if (end == p || a < 0 || a > RESOURCES_MAX_CPU)
             return -1;
         b = a;
         if (*end == '-') {
             p = end + 1;
             b = strtol(p, &end, 10);
-            if (end == p || b < a)
+            if (end == p || b < a || b > RESOURCES_MAX_CPU)
                 return -1;
         }
         total += b - a + 1;

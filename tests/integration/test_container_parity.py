@@ -173,3 +173,17 @@ def test_sagemaker_and_eks_starts_see_the_same_contract(runc, probe, tmp_path, c
     for name in ("hyperparameters.json", "resourceconfig.json", "inputdataconfig.json"):
         assert (json.loads((sm_root / "input/config" / name).read_text())
                 == json.loads((eks_root / "input/config" / name).read_text())), name
+
+
+def test_local_job_in_a_container_resolves_every_host_here(runc, probe, tmp_path):
+    spec = dict(SPEC, inputs={}, resources={"instance_type": "ml.m5.large", "instance_count": 2},
+                command=["/bin/sh", "-c", "cat /etc/hosts; env"])
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    r = run_container(runc, probe, tmp_path, "local", ["/parity-init", "--"] + spec["command"],
+                      ["PARITY_JOB_CONFIG=" + json.dumps(spec)],
+                      [bind(tmp_path, "/opt/ml"), bind(hosts, "/etc/hosts")])
+    assert r.returncode == 0, r
+    assert "platform=local" in r.stderr, r.stderr
+    assert "127.0.0.1\talgo-1\n127.0.0.1\talgo-2\n" in hosts.read_text()
+    assert "MASTER_ADDR=algo-1\n" in r.stdout and "NNODES=2\n" in r.stdout, r.stdout
