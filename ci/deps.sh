@@ -22,4 +22,4 @@ apt-get install -y -qq --no-install-recommends \
     libcmocka-dev python3 python3-pytest scdoc \
     clang clang-format libclang-rt-14-dev valgrind \
     runc busybox-static util-linux iproute2 procps \
-    tini dumb-init catatonit hyperfine >/dev/null
+    tini dumb-init catatonit hyperfine golang-github-containers-common >/dev/null

@@ -188,6 +188,24 @@ int boot_command(struct boot *b, struct perr *err)
     return 0;
 }
 
+int boot_harden(struct boot *b, struct perr *err)
+{
+    if (harden_plan_build(&b->harden, &b->img, &b->env, "/etc", err) < 0)
+        return -1;
+    /* Like a login: the user's own home, so tools find their config and caches there. */
+    if (b->harden.set_user && envlist_set(&b->env, "HOME", b->harden.user.home, err) < 0)
+        return -1;
+    if (!b->harden.enabled) {
+        snprintf(b->note, sizeof(b->note), " hardening=off");
+        return 0;
+    }
+    snprintf(b->note, sizeof(b->note), " uid=%ld caps=0x%llx no_new_privs=%s seccomp=\"%s\"",
+             b->harden.set_user ? (long)b->harden.user.uid : (long)getuid(),
+             (unsigned long long)b->harden.keep_caps, b->harden.no_new_privs ? "yes" : "no",
+             b->harden.seccomp_source);
+    return 0;
+}
+
 int boot_explain(struct boot *b, struct perr *err)
 {
     struct explain_input in = {
@@ -197,6 +215,7 @@ int boot_explain(struct boot *b, struct perr *err)
         .job = b->have_job ? &b->job : NULL,
         .root = b->opts.root,
         .env = &b->env,
+        .harden = &b->harden,
     };
     struct buf files;
     int rc = 0;
@@ -237,6 +256,7 @@ int boot_spawn(struct boot *b, struct perr *err)
         .cwd = b->cmd.cwd[0] ? b->cmd.cwd : NULL,
         .stderr_fd = b->stderr_pipe[1],
         .sigs = &b->sup.sigs,
+        .harden = &b->harden,
         .take_terminal = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
     };
     struct spawn_failure fail;
@@ -251,7 +271,11 @@ int boot_spawn(struct boot *b, struct perr *err)
     b->stderr_pipe[0] = -1;
     spawn_close_inherited_fds();
     /* The child exists and exits 126/127: report now, then reap it as usual. */
-    if (fail.stage == SPAWN_STAGE_CHDIR)
+    if (fail.stage == SPAWN_STAGE_HARDEN) {
+        snprintf(b->spawn_failure, sizeof(b->spawn_failure), "%s: %s",
+                 harden_stage_name(fail.detail), strerror(fail.sys_errno));
+        log_error("harden", "%s; the command did not start", b->spawn_failure);
+    } else if (fail.stage == SPAWN_STAGE_CHDIR)
         log_error("spawn", "cannot enter working directory '%s': %s", b->cmd.cwd,
                   strerror(fail.sys_errno));
     else if (fail.stage == SPAWN_STAGE_EXEC)
@@ -266,7 +290,11 @@ int boot_finish(struct boot *b, uint64_t run_ms)
     int status = b->sup.child_status;
     int code = finish_report(status, &b->oom, run_ms);
 
-    if (code != 0) {
+    if (code != 0 && b->spawn_failure[0]) {
+        char reason[PERR_MSG_BYTES + 32];
+        snprintf(reason, sizeof(reason), "parity-init: harden: %s", b->spawn_failure);
+        report_write(&b->report, reason);
+    } else if (code != 0) {
         char reason[4096];
         report_format_child(reason, sizeof(reason), status, finish_oom_verdict(status, &b->oom),
                             &b->sup.tail, b->cmd.argv);
@@ -279,6 +307,7 @@ void boot_cleanup(struct boot *b)
 {
     supervise_cleanup(&b->sup);
     command_cleanup(&b->cmd);
+    harden_cleanup(&b->harden);
     config_cleanup(&b->img);
     smenv_cleanup(&b->sm);
     job_cleanup(&b->job);

@@ -11,6 +11,7 @@
 #include "entrypoint/config.h"
 #include "entrypoint/detect.h"
 #include "entrypoint/finish.h"
+#include "entrypoint/harden.h"
 #include "entrypoint/hosts.h"
 #include "entrypoint/job.h"
 #include "entrypoint/materialize.h"
@@ -41,6 +42,8 @@ struct boot {
     struct smenv sm;
     struct image_config img;
     struct command cmd;
+    struct harden_plan harden;
+    char spawn_failure[PERR_MSG_BYTES]; /* why the child could not start its command, or "" */
     struct report_targets report;
     struct supervisor sup;
     struct oom_baseline oom;
@@ -53,7 +56,7 @@ struct boot {
 typedef int boot_phase_fn(struct boot *b, struct perr *err);
 
 boot_phase_fn boot_options, boot_detect, boot_job, boot_materialize, boot_environment, boot_command,
-    boot_explain, boot_prepare, boot_spawn;
+    boot_harden, boot_explain, boot_prepare, boot_spawn;
 
 /* Logs the child's end, writes the failure reason when it failed, returns the exit status. */
 int boot_finish(struct boot *b, uint64_t run_ms);

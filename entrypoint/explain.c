@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/capability.h>
+
 #include "lib/buf.h"
 #include "lib/pyfmt.h"
 
@@ -134,6 +136,61 @@ static struct jdoc *files(const char *lines, struct perr *err)
     return a;
 }
 
+static int put_bool(struct jdoc *obj, const char *key, bool v, struct perr *err)
+{
+    struct jdoc *d = jdoc_new(v ? JDOC_TRUE : JDOC_FALSE, err);
+
+    return d ? jdoc_put(obj, key, strlen(key), d, err) : -1;
+}
+
+static int put_long(struct jdoc *obj, const char *key, long v, struct perr *err)
+{
+    char num[32];
+    struct jdoc *d;
+
+    snprintf(num, sizeof(num), "%ld", v);
+    d = jdoc_new_number(num, err);
+    return d ? jdoc_put(obj, key, strlen(key), d, err) : -1;
+}
+
+/* What the child will be allowed: user, capabilities by name, no_new_privs, seccomp, umask. */
+static struct jdoc *hardening(const struct harden_plan *h, struct perr *err)
+{
+    struct jdoc *o = jdoc_new(JDOC_OBJECT, err), *caps = NULL;
+    int rc = o ? put_bool(o, "enabled", h->enabled, err) : -1;
+
+    if (rc == 0 && h->enabled && h->set_user) {
+        rc = put_str(o, "user", h->user.name[0] ? h->user.name : NULL, err);
+        if (rc == 0)
+            rc = put_long(o, "uid", (long)h->user.uid, err);
+        if (rc == 0)
+            rc = put_long(o, "gid", (long)h->user.gid, err);
+    }
+    if (rc == 0 && h->enabled) {
+        caps = jdoc_new(JDOC_ARRAY, err);
+        for (int cap = 0; caps && rc == 0 && cap < 64; cap++) {
+            char *name = (h->keep_caps & (1ULL << cap)) ? cap_to_name((cap_value_t)cap) : NULL;
+            if (name)
+                rc = jdoc_append(caps, jdoc_new_str(name, strlen(name), err), err);
+            cap_free(name);
+        }
+        rc = rc == 0 && caps ? jdoc_put(o, "capabilities", 12, caps, err) : -1;
+        if (rc == 0)
+            rc = put_bool(o, "no_new_privs", h->no_new_privs, err);
+        if (rc == 0)
+            rc = put_str(o, "seccomp", h->seccomp_source, err);
+        if (rc == 0 && h->set_umask)
+            rc = put_long(o, "umask", (long)h->umask, err);
+        if (rc == 0)
+            rc = put_long(o, "rlimits", (long)h->rlimit_count, err);
+    }
+    if (rc < 0) {
+        jdoc_free(o);
+        return NULL;
+    }
+    return o;
+}
+
 int explain_print(const struct explain_input *in, struct perr *err)
 {
     struct jdoc *doc = jdoc_new(JDOC_OBJECT, err), *v;
@@ -163,6 +220,10 @@ int explain_print(const struct explain_input *in, struct perr *err)
     if (rc == 0) {
         v = environment(in->env, err);
         rc = v ? jdoc_put(doc, "environment", 11, v, err) : -1;
+    }
+    if (rc == 0 && in->harden) {
+        v = hardening(in->harden, err);
+        rc = v ? jdoc_put(doc, "hardening", 9, v, err) : -1;
     }
     if (rc == 0) {
         v = files(in->files, err);

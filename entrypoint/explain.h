@@ -5,6 +5,7 @@
 
 #include "entrypoint/command.h"
 #include "entrypoint/detect.h"
+#include "entrypoint/harden.h"
 #include "entrypoint/job.h"
 #include "lib/envlist.h"
 #include "lib/err.h"
@@ -17,6 +18,7 @@ struct explain_input {
     const char *root;
     const struct envlist *env;
     const char *files; /* paths that would be written, one per line */
+    const struct harden_plan *harden;
 };
 
 /* Writes the document to fd 1. Secret-looking values (tokens, keys, passwords) are redacted. */

@@ -33,8 +33,9 @@ PARITY_MUST_CHECK int hosts_plan(struct hostplan *h,
 void hosts_cleanup(struct hostplan *h);
 
 /*
- * With peers (EKS) resolves every peer's DNS name, retrying until wait_s have passed (pods appear in DNS one by
- * one), and appends "IP algo-N" lines to hosts_file; without peers (local) every algo-N is 127.0.0.1. Fails naming the peer that never resolved.
+ * With peers (EKS) resolves every peer's DNS name, retrying until wait_s have passed (pods appear
+ * in DNS one by one), and appends "IP algo-N" lines to hosts_file; without peers (local) every
+ * algo-N is 127.0.0.1. Fails naming the peer that never resolved.
  */
 PARITY_MUST_CHECK int hosts_write_aliases(const struct hostplan *h,
                                           const char *hosts_file,

@@ -56,7 +56,8 @@ int main(int argc, char **argv)
         run_phase(&b, "job", boot_job, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "materialize", boot_materialize, LOG_LEVEL_DEBUG) < 0 ||
         run_phase(&b, "environment", boot_environment, LOG_LEVEL_DEBUG) < 0 ||
-        run_phase(&b, "command", boot_command, LOG_LEVEL_INFO) < 0)
+        run_phase(&b, "command", boot_command, LOG_LEVEL_INFO) < 0 ||
+        run_phase(&b, "harden", boot_harden, LOG_LEVEL_DEBUG) < 0)
         goto out;
     if (b.opts.explain) {
         code = run_phase(&b, "explain", boot_explain, LOG_LEVEL_DEBUG) < 0 ? EXIT_BOOT_FAILURE : 0;

@@ -17,9 +17,9 @@ int spawn_exec_failure_status(int exec_errno)
     return exec_errno == ENOENT || exec_errno == ENOTDIR ? 127 : 126;
 }
 
-static void __attribute__((noreturn)) child_fail(int report_fd, int stage, int status)
+static void __attribute__((noreturn)) child_fail(int report_fd, int stage, int detail, int status)
 {
-    struct spawn_failure f = {.stage = stage, .sys_errno = errno};
+    struct spawn_failure f = {.stage = stage, .detail = detail, .sys_errno = errno};
 
     while (write(report_fd, &f, sizeof(f)) < 0 && errno == EINTR)
         ;
@@ -34,15 +34,20 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_request *req
     if (req->take_terminal)
         tcsetpgrp(STDIN_FILENO, getpid());
     if (req->stderr_fd >= 0 && dup2(req->stderr_fd, STDERR_FILENO) < 0)
-        child_fail(report_fd, SPAWN_STAGE_EXEC, 126);
+        child_fail(report_fd, SPAWN_STAGE_EXEC, 0, 126);
     if (req->cwd && chdir(req->cwd) < 0)
-        child_fail(report_fd, SPAWN_STAGE_CHDIR, 126);
+        child_fail(report_fd, SPAWN_STAGE_CHDIR, 0, 126);
     signals_restore_for_child(req->sigs);
+    if (req->harden) {
+        int stage = harden_apply(req->harden);
+        if (stage)
+            child_fail(report_fd, SPAWN_STAGE_HARDEN, stage, 125);
+    }
     /* execvp searches the PATH of `environ`, so the child's own PATH must be the one in place. */
     if (req->envp)
         environ = req->envp;
     execvp(req->argv[0], req->argv);
-    child_fail(report_fd, SPAWN_STAGE_EXEC, spawn_exec_failure_status(errno));
+    child_fail(report_fd, SPAWN_STAGE_EXEC, 0, spawn_exec_failure_status(errno));
 }
 
 int spawn_child(const struct spawn_request *req,

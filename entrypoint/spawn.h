@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "entrypoint/harden.h"
 #include "entrypoint/signals.h"
 #include "lib/err.h"
 
@@ -15,18 +16,21 @@ struct spawn_request {
     const char *cwd;             /* working directory, or NULL to keep parity-init's */
     int stderr_fd;               /* becomes the child's fd 2 (a pipe PID 1 reads), or -1 */
     const struct sigstate *sigs; /* what the child gets back before exec */
-    bool take_terminal;          /* make the child's group the terminal's foreground group */
+    const struct harden_plan *harden; /* applied last before exec, or NULL */
+    bool take_terminal;               /* make the child's group the terminal's foreground group */
 };
 
 /* Why the child never ran its command. */
 enum spawn_stage {
     SPAWN_STAGE_NONE = 0,
     SPAWN_STAGE_CHDIR,
+    SPAWN_STAGE_HARDEN, /* detail: enum harden_stage; the child exits 125 */
     SPAWN_STAGE_EXEC,
 };
 
 struct spawn_failure {
     int stage; /* enum spawn_stage */
+    int detail;
     int sys_errno;
 };
 
