@@ -91,11 +91,12 @@ static int errno_of(const struct jdoc *obj,
     return perr_set(err, PERR_PARSE, "%s%s: unknown errno name '%s'", path, name_key, name);
 }
 
+/* `field` names the setting in messages: "defaultAction" or "syscalls[3].action". */
 static int
-action_of(const char *name, int errno_ret, uint32_t *out, const char *path, struct perr *err)
+action_of(const char *name, int errno_ret, uint32_t *out, const char *field, struct perr *err)
 {
     if (!name)
-        return perr_set(err, PERR_PARSE, "%saction is required", path);
+        return perr_set(err, PERR_PARSE, "%s is required", field);
     if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
         *out = SCMP_ACT_ALLOW;
     else if (strcmp(name, "SCMP_ACT_ERRNO") == 0)
@@ -111,7 +112,7 @@ action_of(const char *name, int errno_ret, uint32_t *out, const char *path, stru
     else if (strcmp(name, "SCMP_ACT_LOG") == 0)
         *out = SCMP_ACT_LOG;
     else
-        return perr_set(err, PERR_PARSE, "%saction: unsupported action '%s'", path, name);
+        return perr_set(err, PERR_PARSE, "%s: unsupported action '%s'", field, name);
     return 0;
 }
 
@@ -231,13 +232,15 @@ add_rule(struct compiler *c, const struct jdoc *rule, uint32_t default_action, c
     bool applies, same_index;
     uint32_t action;
     int errno_ret;
+    char field[96];
 
+    snprintf(field, sizeof(field), "%saction", path);
     if (rule_applies(rule, c->caps, &applies, path, c->err) < 0)
         return -1;
     if (!applies)
         return 0;
     if (errno_of(rule, "errnoRet", "errno", EPERM, &errno_ret, path, c->err) < 0 ||
-        action_of(jdoc_get_str(rule, "action"), errno_ret, &action, path, c->err) < 0 ||
+        action_of(jdoc_get_str(rule, "action"), errno_ret, &action, field, c->err) < 0 ||
         parse_args(jdoc_get(rule, "args"), args, &nargs, &same_index, path, c->err) < 0)
         return -1;
     if (!names && !name)
@@ -401,7 +404,7 @@ int seccomp_profile_compile(const struct jdoc *profile,
     if (rules && rules->type != JDOC_ARRAY)
         return perr_set(err, PERR_PARSE, "syscalls must be a list");
     if (errno_of(profile, "defaultErrnoRet", "defaultErrno", EPERM, &default_errno, "", err) < 0 ||
-        action_of(jdoc_get_str(profile, "defaultAction"), default_errno, &default_action, "default",
+        action_of(jdoc_get_str(profile, "defaultAction"), default_errno, &default_action, "defaultAction",
                   err) < 0)
         return -1;
     if (check_exec_allowed(profile, default_action, kept_caps, err) < 0)
