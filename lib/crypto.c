@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Digests for SigV4 and tokens: OpenSSL's one-shot functions, no allocation here. */
+#include "lib/crypto.h"
+
+#include <errno.h>
+#include <sys/random.h>
+
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+    SHA256(data, len, out);
+}
+
+void crypto_hmac_sha256(
+    const void *key, size_t key_len, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+    unsigned int n = CRYPTO_SHA256_BYTES;
+
+    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);
+}
+
+void crypto_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}
+
+int crypto_random(void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = getrandom((char *)buf + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
