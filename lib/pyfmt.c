@@ -143,42 +143,10 @@ static int compare_keys(const struct jdoc *o, size_t a, size_t b)
 }
 
 /*
- * The member indexes of an object in sorted key order, duplicates dropped keeping the last
- * value (a Python dict). Returns a malloc'ed array and its length.
+ * The member indexes of an object as a Python dict holds them (first position, last value of a
+ * repeated key), sorted by key when `sorted`. Returns a malloc'ed array and its length.
  */
-static size_t *sorted_members(const struct jdoc *o, size_t *n_out, struct perr *err)
-{
-    size_t *idx = malloc((o->count ? o->count : 1) * sizeof(*idx));
-    size_t n = 0;
-
-    if (!idx) {
-        perr_set(err, PERR_NOMEM, "out of memory formatting JSON");
-        return NULL;
-    }
-    for (size_t i = 0; i < o->count; i++) {
-        size_t j = n;
-        bool dup = false;
-        for (size_t k = 0; k < n; k++) {
-            if (compare_keys(o, idx[k], i) == 0) {
-                idx[k] = i; /* the later duplicate wins */
-                dup = true;
-                break;
-            }
-        }
-        if (dup)
-            continue;
-        while (j > 0 && compare_keys(o, idx[j - 1], i) > 0) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = i;
-        n++;
-    }
-    *n_out = n;
-    return idx;
-}
-
-static size_t *dict_members(const struct jdoc *o, size_t *n_out, struct perr *err)
+static size_t *members(const struct jdoc *o, bool sorted, size_t *n_out, struct perr *err)
 {
     size_t *idx = malloc((o->count ? o->count : 1) * sizeof(*idx));
     size_t n = 0;
@@ -191,12 +159,20 @@ static size_t *dict_members(const struct jdoc *o, size_t *n_out, struct perr *er
         bool dup = false;
         for (size_t k = 0; k < n && !dup; k++) {
             if (compare_keys(o, idx[k], i) == 0) {
-                idx[k] = i;
+                idx[k] = i; /* the later duplicate wins */
                 dup = true;
             }
         }
         if (!dup)
             idx[n++] = i;
+    }
+    for (size_t i = 1; sorted && i < n; i++) {
+        size_t cur = idx[i], j = i;
+        while (j > 0 && compare_keys(o, idx[j - 1], cur) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = cur;
     }
     *n_out = n;
     return idx;
@@ -321,7 +297,7 @@ put_value(struct buf *b, const struct jdoc *v, const struct style *st, int depth
         }
         return rc < 0 ? -1 : buf_append(b, "]", 1, err);
     case JDOC_OBJECT:
-        idx = st->sort_keys ? sorted_members(v, &n, err) : dict_members(v, &n, err);
+        idx = members(v, st->sort_keys, &n, err);
         if (!idx)
             return -1;
         rc = buf_append(b, "{", 1, err);
