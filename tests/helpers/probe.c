@@ -347,6 +347,34 @@ static int cmd_status(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : PROBE_FAIL;
 }
 
+/* caps: one JSON object with the credential and hardening fields of /proc/self/status (Uid, Gid,
+ * Groups, the five capability sets, NoNewPrivs, Seccomp, Umask) and $HOME (null when unset). */
+static int cmd_caps(int argc, char **argv)
+{
+    static const char *const keys[] = {"Uid",    "Gid",        "Groups", "CapInh",
+                                       "CapPrm", "CapEff",     "CapBnd", "CapAmb",
+                                       "Umask",  "NoNewPrivs", "Seccomp"};
+    const char *home = getenv("HOME");
+    char value[512];
+
+    (void)argv;
+    if (argc != 0)
+        die("usage: caps");
+    putchar('{');
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        proc_status_field(keys[i], value, sizeof(value));
+        printf("%s\"%s\": ", i ? ", " : "", keys[i]);
+        json_string(value);
+    }
+    printf(", \"HOME\": ");
+    if (home != NULL)
+        json_string(home);
+    else
+        printf("null");
+    printf("}\n");
+    return fflush(stdout) == 0 ? 0 : PROBE_FAIL;
+}
+
 /* Prints a NULL-terminated string vector as a JSON array. */
 static int print_json_array(char **v)
 {
@@ -700,7 +728,7 @@ static const struct command commands[] = {
     {"ignore", cmd_ignore}, {"status", cmd_status},       {"argv", cmd_argv},
     {"env", cmd_env},       {"orphans", cmd_orphans},     {"group", cmd_group},
     {"cat", cmd_cat},       {"alloc", cmd_alloc},         {"stdio", cmd_stdio},
-    {"exec", cmd_exec},
+    {"exec", cmd_exec},     {"caps", cmd_caps},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* libcurl easy handles, one per request; retries and backoff around them. */
+#include "lib/http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "lib/crypto.h"
+
+/* Where distributions keep their CA bundle: Debian/Ubuntu, RHEL/Fedora, SUSE, Alpine. */
+static const char *const ca_paths[] = {
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+};
+
+/* AWS error codes that mean "slow down" (botocore's throttling list). */
+static const char *const throttle_codes[] = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+};
+
+void http_response_init(struct http_response *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void http_response_cleanup(struct http_response *r)
+{
+    buf_cleanup(&r->body);
+}
+
+const char *http_ca_bundle(void)
+{
+    const char *env = getenv("SSL_CERT_FILE");
+
+    if (env && *env)
+        return env;
+    for (size_t i = 0; i < sizeof(ca_paths) / sizeof(ca_paths[0]); i++) {
+        if (access(ca_paths[i], R_OK) == 0)
+            return ca_paths[i];
+    }
+    return NULL;
+}
+
+bool http_is_retryable(long status, const char *body)
+{
+    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
+        return true;
+    if (status < 400 || !body)
+        return false;
+    for (size_t i = 0; i < sizeof(throttle_codes) / sizeof(throttle_codes[0]); i++) {
+        const char *hit = strstr(body, throttle_codes[i]);
+        size_t n = strlen(throttle_codes[i]);
+        /* whole code only: "Throttling" must not match inside "ThrottlingException" twice */
+        if (hit && !((hit[n] >= 'A' && hit[n] <= 'Z') || (hit[n] >= 'a' && hit[n] <= 'z')))
+            return true;
+    }
+    return false;
+}
+
+struct sink {
+    struct buf *body;
+    bool overflow;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    struct sink *s = ctx;
+    struct perr ignored = {0};
+
+    if (buf_append(s->body, data, size * n, &ignored) < 0) {
+        s->overflow = true;
+        return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+    struct http_response *r = ctx;
+    size_t len = size * n;
+
+    if (len > 5 && strncasecmp(data, "date:", 5) == 0) {
+        size_t v = 5;
+        while (v < len && data[v] == ' ')
+            v++;
+        while (len > v && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+            len--;
+        snprintf(r->date, sizeof(r->date), "%.*s", (int)(len - v), data + v);
+    }
+    return size * n;
+}
+
+static bool transient(CURLcode c)
+{
+    return c == CURLE_COULDNT_CONNECT || c == CURLE_OPERATION_TIMEDOUT || c == CURLE_RECV_ERROR ||
+           c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING || c == CURLE_PARTIAL_FILE ||
+           c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_SSL_CONNECT_ERROR;
+}
+
+/* One attempt. Returns 0 with resp filled, or -1 with err set; *retry says whether to try again. */
+static int attempt(const struct http_request *req,
+                   const struct http_opts *o,
+                   struct http_response *resp,
+                   bool *retry,
+                   struct perr *err)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    struct sink sink = {&resp->body, false};
+    const char *ca = http_ca_bundle();
+    CURLcode rc;
+
+    *retry = false;
+    if (!c)
+        return perr_set(err, PERR_NOMEM, "out of memory starting an HTTP request");
+    for (size_t i = 0; req->headers && req->headers[i]; i++)
+        headers = curl_slist_append(headers, req->headers[i]);
+    /* libcurl would add "Expect: 100-continue" to larger bodies; AWS endpoints do not need it. */
+    headers = curl_slist_append(headers, "Expect:");
+    buf_reset(&resp->body);
+    resp->date[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* PID 1 owns the signals; threads resolve */
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+    if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    }
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    if (sink.overflow)
+        return perr_set(err, PERR_LIMIT, "%s %s: the response is larger than %zu bytes",
+                        req->method, req->url, o->max_body_bytes);
+    if (rc != CURLE_OK) {
+        *retry = transient(rc);
+        return perr_set(err, rc == CURLE_OPERATION_TIMEDOUT ? PERR_TIMEOUT : PERR_HTTP, "%s %s: %s",
+                        req->method, req->url, curl_easy_strerror(rc));
+    }
+    *retry = http_is_retryable(resp->status, resp->body.data);
+    return 0;
+}
+
+static void backoff(const struct http_opts *o, int tries)
+{
+    long cap = o->backoff_base_ms;
+    uint32_t r = 0;
+
+    for (int i = 0; i < tries && cap < o->backoff_cap_ms; i++)
+        cap *= 2;
+    if (cap > o->backoff_cap_ms)
+        cap = o->backoff_cap_ms;
+    (void)crypto_random(&r, sizeof(r));
+    long ms = cap > 0 ? (long)(r % (uint32_t)(cap + 1)) : 0; /* full jitter */
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int http_do(const struct http_request *req,
+            const struct http_opts *opts,
+            struct http_response *resp,
+            struct perr *err)
+{
+    struct http_opts o = *opts;
+    int rc = -1;
+
+    if (!o.connect_timeout_ms)
+        o.connect_timeout_ms = 2000;
+    if (!o.total_timeout_ms)
+        o.total_timeout_ms = 10000;
+    if (!o.max_body_bytes)
+        o.max_body_bytes = 1u << 20;
+    if (!o.max_attempts)
+        o.max_attempts = 3;
+    if (!o.backoff_base_ms)
+        o.backoff_base_ms = 100;
+    if (!o.backoff_cap_ms)
+        o.backoff_cap_ms = 20000;
+    if (!o.idempotent)
+        o.max_attempts = 1;
+    if (resp->body.max_bytes == 0)
+        buf_init(&resp->body, o.max_body_bytes);
+    for (resp->attempts = 1;; resp->attempts++) {
+        bool retry;
+        rc = attempt(req, &o, resp, &retry, err);
+        if (!retry || resp->attempts >= o.max_attempts)
+            break;
+        backoff(&o, resp->attempts - 1);
+    }
+    if (rc == 0 && resp->attempts > 1 && http_is_retryable(resp->status, resp->body.data))
+        return perr_set(err, PERR_HTTP, "%s %s: HTTP %ld after %d attempts", req->method, req->url,
+                        resp->status, resp->attempts);
+    if (rc < 0 && resp->attempts > 1)
+        return perr_wrap(err, "after %d attempts", resp->attempts);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* One HTTP client for every call the project makes (libcurl underneath): timeouts, a body size
+ * bound, retries with capped exponential backoff and full jitter, TLS verification always on. */
+#ifndef PARITY_HTTP_H
+#define PARITY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+
+struct http_opts {
+    long connect_timeout_ms; /* 0: 2000 */
+    long total_timeout_ms;   /* per attempt; 0: 10000 */
+    size_t max_body_bytes;   /* 0: 1 MiB */
+    int max_attempts;        /* 0: 3; 1 means no retry */
+    long backoff_base_ms;    /* 0: 100 */
+    long backoff_cap_ms;     /* 0: 20000 */
+    bool idempotent;         /* only idempotent requests are retried */
+};
+
+struct http_request {
+    const char *method;
+    const char *url;
+    const char *const *headers; /* "Name: value" strings, NULL-terminated, or NULL */
+    const void *body;
+    size_t body_len;
+};
+
+struct http_response {
+    long status;
+    struct buf body;
+    char date[64]; /* the Date header, for clock-skew correction */
+    int attempts;  /* how many tries it took */
+};
+
+/* Prepares an empty response; http_response_cleanup frees it (safe twice). */
+void http_response_init(struct http_response *r);
+void http_response_cleanup(struct http_response *r);
+
+/*
+ * Performs the request, retrying (when idempotent) connection failures, timeouts, 429 and 5xx
+ * and AWS throttling errors, sleeping rand(0, min(cap, base * 2^attempt)) between tries. A
+ * response of any other status is returned as is (status set, body kept); only transport
+ * failures and exhausted retries fail, with the URL and the cause in the message.
+ */
+PARITY_MUST_CHECK int http_do(const struct http_request *req,
+                              const struct http_opts *opts,
+                              struct http_response *resp,
+                              struct perr *err);
+
+/* True for a status or AWS error code worth retrying (contract/launcher-apis.md §1.5). */
+bool http_is_retryable(long status, const char *body);
+
+/* The CA bundle libcurl is given: SSL_CERT_FILE, else the first well-known path that exists,
+ * else NULL (then libcurl's own default). */
+const char *http_ca_bundle(void);
+
+#endif
