@@ -31,5 +31,4 @@ PARITY_MUST_CHECK int pyfmt_str(struct buf *b, const struct jdoc *v, struct perr
 /* str.upper() of UTF-8 text (full Unicode mapping: "ß" -> "SS"). Invalid bytes pass through. */
 PARITY_MUST_CHECK int pyfmt_upper(struct buf *b, const char *s, size_t len, struct perr *err);
 
-
 #endif

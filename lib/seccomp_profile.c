@@ -404,8 +404,8 @@ int seccomp_profile_compile(const struct jdoc *profile,
     if (rules && rules->type != JDOC_ARRAY)
         return perr_set(err, PERR_PARSE, "syscalls must be a list");
     if (errno_of(profile, "defaultErrnoRet", "defaultErrno", EPERM, &default_errno, "", err) < 0 ||
-        action_of(jdoc_get_str(profile, "defaultAction"), default_errno, &default_action, "defaultAction",
-                  err) < 0)
+        action_of(jdoc_get_str(profile, "defaultAction"), default_errno, &default_action,
+                  "defaultAction", err) < 0)
         return -1;
     if (check_exec_allowed(profile, default_action, kept_caps, err) < 0)
         return -1;

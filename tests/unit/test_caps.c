@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/caps: name forms, lists, the runtime default set. */
+#include <linux/capability.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
 #include <cmocka.h>
-
-#include <linux/capability.h>
 
 #include "lib/caps.h"
 

@@ -7,9 +7,8 @@
 
 #include <cmocka.h>
 
-#include "tests/unit/tree.h"
-
 #include "lib/passwd.h"
+#include "tests/unit/tree.h"
 
 static void write_etc(void)
 {
@@ -100,10 +99,14 @@ static void test_passwd_missing_files_allow_numbers_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_passwd_name_gets_home_and_groups, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_passwd_numbers_and_group_names, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_passwd_errors_name_what_is_missing, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_passwd_missing_files_allow_numbers_only, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_passwd_name_gets_home_and_groups, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_passwd_numbers_and_group_names, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_passwd_errors_name_what_is_missing, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_passwd_missing_files_allow_numbers_only, tree_setup,
+                                        tree_teardown),
     };
     return cmocka_run_group_tests_name("passwd", tests, NULL, NULL);
 }

@@ -59,24 +59,30 @@ static void test_seccomp_denies_with_configured_errno(void **state)
     struct perr e = {0};
 
     (void)state;
-    assert_int_equal(compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\":"
-                             " [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13}]}",
-                             0, &p, &e), 0);
+    assert_int_equal(
+        compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\":"
+                " [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13}]}",
+                0, &p, &e),
+        0);
     assert_true(p.count > 0);
     assert_int_equal(errno_of_mkdir_under(&p), EACCES);
     seccomp_program_cleanup(&p);
-    assert_int_equal(compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\":"
-                             " [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EROFS\"}]}",
-                             0, &p, &e), 0);
+    assert_int_equal(
+        compile(
+            "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\":"
+            " [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EROFS\"}]}",
+            0, &p, &e),
+        0);
     assert_int_equal(errno_of_mkdir_under(&p), EROFS);
     seccomp_program_cleanup(&p);
 }
 
 static void test_seccomp_capability_conditions(void **state)
 {
-    const char *profile = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\":"
-                          " [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1,"
-                          " \"excludes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}]}";
+    const char *profile =
+        "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\":"
+        " [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1,"
+        " \"excludes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}]}";
     struct seccomp_program p;
     struct perr e = {0};
 
@@ -96,12 +102,14 @@ static void test_seccomp_default_deny_with_allow_list(void **state)
 
     (void)state;
     /* Only execve allowed, everything else ENOSYS: compiles, since exec stays possible. */
-    assert_int_equal(compile("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38,"
-                             " \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],"
-                             " \"syscalls\": [{\"names\": [\"execve\"], \"action\": \"SCMP_ACT_ALLOW\"},"
-                             " {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\":"
-                             " [{\"index\": 0, \"value\": 0, \"valueTwo\": 0, \"op\": \"SCMP_CMP_EQ\"}]}]}",
-                             0, &p, &e), 0);
+    assert_int_equal(
+        compile("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38,"
+                " \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],"
+                " \"syscalls\": [{\"names\": [\"execve\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+                " {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\":"
+                " [{\"index\": 0, \"value\": 0, \"valueTwo\": 0, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+                0, &p, &e),
+        0);
     seccomp_program_cleanup(&p);
 }
 
