@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "entrypoint/credentials.h"
 #include "entrypoint/environ.h"
 #include "entrypoint/explain.h"
 #include "entrypoint/jobconfig.h"
@@ -116,6 +117,23 @@ int boot_job(struct boot *b, struct perr *err)
              " role=%s current_host=%s hosts=%zu channels=%zu", command_role_name(b->role),
              job_current_host(&b->job), job_host_count(&b->job), b->job.inputdataconfig->count);
     return 0;
+}
+
+int boot_credentials(struct boot *b, struct perr *err)
+{
+    static struct credserver server;
+    struct credentials_inputs in = {
+        .job_name = b->have_spec ? b->spec.name : envlist_get(&b->env, "TRAINING_JOB_NAME"),
+        .spec_region = b->have_spec ? b->spec.region : NULL,
+        .imds = b->det.platform == PLATFORM_SAGEMAKER_TRAINING ||
+                b->det.platform == PLATFORM_SAGEMAKER_PROCESSING ||
+                b->det.platform == PLATFORM_SAGEMAKER_HOSTING,
+        .explain = b->opts.explain,
+    };
+
+    b->creds = &server;
+    return credentials_setup(&server, &b->env, &in, &b->creds_served, b->note, sizeof(b->note),
+                             err);
 }
 
 int boot_materialize(struct boot *b, struct perr *err)
@@ -238,6 +256,8 @@ int boot_prepare(struct boot *b, struct perr *err)
     finish_oom_baseline(&b->oom);
     if (supervise_prepare(&b->sup, err) < 0)
         return -1;
+    if (b->creds_served && credserver_attach(b->creds, b->sup.loop, err) < 0)
+        return -1;
     /* The child's stderr goes through PID 1 so the failure reason can quote its last lines; a
      * terminal stays the child's own, for interactive programs. */
     if (!isatty(STDERR_FILENO)) {
@@ -282,6 +302,10 @@ int boot_spawn(struct boot *b, struct perr *err)
         log_error("spawn", "cannot run '%s': %s; check that it exists and is executable",
                   b->cmd.argv[0], strerror(fail.sys_errno));
     snprintf(b->note, sizeof(b->note), " child_pid=%ld", (long)b->child);
+    /* Only now may a thread exist: the child has been forked. A refresher that cannot start
+     * leaves the first credentials in place; PID 1 must not fail once the child runs. */
+    if (b->creds_served && credserver_start_refresher(b->creds, err) < 0)
+        log_error("credentials", "%s; credentials will not be refreshed", err->msg);
     return 0;
 }
 
@@ -305,6 +329,8 @@ int boot_finish(struct boot *b, uint64_t run_ms)
 
 void boot_cleanup(struct boot *b)
 {
+    if (b->creds_served)
+        credserver_cleanup(b->creds);
     supervise_cleanup(&b->sup);
     command_cleanup(&b->cmd);
     harden_cleanup(&b->harden);

@@ -9,6 +9,7 @@
 
 #include "entrypoint/command.h"
 #include "entrypoint/config.h"
+#include "entrypoint/credserver.h"
 #include "entrypoint/detect.h"
 #include "entrypoint/finish.h"
 #include "entrypoint/harden.h"
@@ -43,6 +44,8 @@ struct boot {
     struct image_config img;
     struct command cmd;
     struct harden_plan harden;
+    struct credserver *creds; /* static storage: the refresher thread may outlive main */
+    bool creds_served;
     char spawn_failure[PERR_MSG_BYTES]; /* why the child could not start its command, or "" */
     struct report_targets report;
     struct supervisor sup;
@@ -55,8 +58,8 @@ struct boot {
 
 typedef int boot_phase_fn(struct boot *b, struct perr *err);
 
-boot_phase_fn boot_options, boot_detect, boot_job, boot_materialize, boot_environment, boot_command,
-    boot_harden, boot_explain, boot_prepare, boot_spawn;
+boot_phase_fn boot_options, boot_detect, boot_job, boot_credentials, boot_materialize,
+    boot_environment, boot_command, boot_harden, boot_explain, boot_prepare, boot_spawn;
 
 /* Logs the child's end, writes the failure reason when it failed, returns the exit status. */
 int boot_finish(struct boot *b, uint64_t run_ms);

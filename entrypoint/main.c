@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "entrypoint/boot.h"
+#include "entrypoint/credproc.h"
 #include "entrypoint/finish.h"
 #include "entrypoint/version.h"
 #include "lib/log.h"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
     struct boot b = {.argc = argc, .argv = argv, .stderr_pipe = {-1, -1}};
     int code = EXIT_BOOT_FAILURE;
 
+    if (credproc_requested(argc, argv))
+        return credproc_main();
     if (run_phase(&b, "options", boot_options, LOG_LEVEL_DEBUG) < 0)
         goto out;
     if (b.opts.action != OPTIONS_RUN) {
@@ -54,6 +57,7 @@ int main(int argc, char **argv)
     /* Decisions are logged at info with their evidence; routine phases at debug. */
     if (run_phase(&b, "detect", boot_detect, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "job", boot_job, LOG_LEVEL_INFO) < 0 ||
+        run_phase(&b, "credentials", boot_credentials, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "materialize", boot_materialize, LOG_LEVEL_DEBUG) < 0 ||
         run_phase(&b, "environment", boot_environment, LOG_LEVEL_DEBUG) < 0 ||
         run_phase(&b, "command", boot_command, LOG_LEVEL_INFO) < 0 ||

@@ -10,7 +10,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define EVLOOP_MAX_SOURCES 256
+#define EVLOOP_MAX_SOURCES 1024 /* signals, timers, and the credential endpoint's clients */
 #define EVLOOP_BATCH       32
 
 struct evloop_timer {
@@ -97,6 +97,20 @@ int evloop_add_fd(
     s->ctx = ctx;
     s->timer = NULL;
     return 0;
+}
+
+int evloop_set_events(struct evloop *loop, int fd, uint32_t events, struct perr *err)
+{
+    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        struct source *s = &loop->sources[i];
+        if (s->fd == fd && !s->timer) {
+            struct epoll_event ev = {.events = events, .data.ptr = s};
+            if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+                return perr_sys(err, "changing the events of fd %d", fd);
+            return 0;
+        }
+    }
+    return perr_set(err, PERR_IO, "fd %d is not in the event loop", fd);
 }
 
 void evloop_del_fd(struct evloop *loop, int fd)

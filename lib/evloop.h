@@ -25,6 +25,10 @@ void evloop_free(struct evloop *loop);
 PARITY_MUST_CHECK int evloop_add_fd(
     struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx, struct perr *err);
 
+/* Changes the events watched on an fd already added (EPOLLIN, EPOLLOUT, ...). */
+PARITY_MUST_CHECK int
+evloop_set_events(struct evloop *loop, int fd, uint32_t events, struct perr *err);
+
 /* Stops watching fd (before the caller closes it). */
 void evloop_del_fd(struct evloop *loop, int fd);
 
