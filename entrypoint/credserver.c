@@ -22,7 +22,6 @@
 
 #define PHASE             "credentials"
 #define REQUEST_MAX_BYTES 8192
-#define REFRESH_LEAD_S    1800 /* refresh with 30 minutes left at the latest */
 #define STATIC_LIFETIME_S 3600 /* what is reported for keys that never expire */
 
 struct credserver_conn {
@@ -37,17 +36,6 @@ struct credserver_conn {
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
-}
-
-int64_t credserver_refresh_at(int64_t issued_s, int64_t expiry_s)
-{
-    int64_t half, lead;
-
-    if (!expiry_s)
-        return 0;
-    half = issued_s + (expiry_s - issued_s) / 2;
-    lead = expiry_s - REFRESH_LEAD_S;
-    return half < lead ? half : lead;
 }
 
 static void iso_time(int64_t t, char out[32])
@@ -94,7 +82,7 @@ static void *refresher(void *arg)
     int64_t next;
 
     pthread_mutex_lock(&s->mu);
-    next = credserver_refresh_at(s->issued_epoch_s, s->current.expiry_epoch_s);
+    next = creds_refresh_at(s->issued_epoch_s, s->current.expiry_epoch_s);
     while (!s->stop) {
         struct creds fresh;
         struct perr err = {0};
@@ -119,7 +107,7 @@ static void *refresher(void *arg)
             creds_wipe(&s->current);
             s->current = fresh;
             s->issued_epoch_s = now_s();
-            next = credserver_refresh_at(s->issued_epoch_s, fresh.expiry_epoch_s);
+            next = creds_refresh_at(s->issued_epoch_s, fresh.expiry_epoch_s);
             log_info(PHASE, "credentials refreshed source=%s expires_in_s=%lld", s->provider->name,
                      (long long)(fresh.expiry_epoch_s - s->issued_epoch_s));
         } else {

@@ -48,10 +48,6 @@ credserver_attach(struct credserver *s, struct evloop *loop, struct perr *err);
 /* Starts the refresher thread (after the child is forked: no thread may exist at the fork). */
 PARITY_MUST_CHECK int credserver_start_refresher(struct credserver *s, struct perr *err);
 
-/* When to refresh credentials issued at issued_s that expire at expiry_s: half the lifetime, or
- * 30 minutes before expiry, whichever comes first; 0 for credentials that never expire. */
-int64_t credserver_refresh_at(int64_t issued_s, int64_t expiry_s);
-
 /* Closes the sockets and wipes the credentials; the refresher thread is left to end with the
  * process. Safe on a zeroed struct (listen_fd 0 is never ours: it is opened after fds 0-2). */
 void credserver_cleanup(struct credserver *s);

@@ -32,7 +32,7 @@ int creds_parse_time(const char *s, int64_t *out, struct perr *err)
     int y, mo, d, h, mi, sec, offset = 0;
     const char *p = s + 19;
 
-    if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+    if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
         s[13] != ':' || s[16] != ':' || digits(s, 4, &y) < 0 || digits(s + 5, 2, &mo) < 0 ||
         digits(s + 8, 2, &d) < 0 || digits(s + 11, 2, &h) < 0 || digits(s + 14, 2, &mi) < 0 ||
         digits(s + 17, 2, &sec) < 0)
@@ -205,4 +205,15 @@ const char *creds_region_from_env(const struct envlist *env)
     if (!r || !*r)
         r = envlist_get(env, "AWS_DEFAULT_REGION");
     return r && *r ? r : NULL;
+}
+
+int64_t creds_refresh_at(int64_t issued_s, int64_t expiry_s)
+{
+    int64_t half, lead;
+
+    if (!expiry_s)
+        return 0;
+    half = issued_s + (expiry_s - issued_s) / 2;
+    lead = expiry_s - 30 * 60;
+    return half < lead ? half : lead;
 }
