@@ -79,7 +79,8 @@ creds_parse_sts_xml(const char *text, size_t len, struct creds *out, struct perr
 
 /* When to refresh credentials issued at issued_s that expire at expiry_s: when half the lifetime
  * has passed or 30 minutes are left, whichever comes first (the SDKs start refreshing 15 minutes
- * before expiry, so they never see less than that); 0 for credentials that never expire. */
+ * before expiry, so they never see less than that), but not before a quarter of the lifetime;
+ * 0 for credentials that never expire. */
 int64_t creds_refresh_at(int64_t issued_s, int64_t expiry_s);
 
 /* The region: AWS_REGION, else AWS_DEFAULT_REGION, else NULL. */

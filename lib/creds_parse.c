@@ -209,11 +209,15 @@ const char *creds_region_from_env(const struct envlist *env)
 
 int64_t creds_refresh_at(int64_t issued_s, int64_t expiry_s)
 {
-    int64_t half, lead;
+    int64_t half, lead, floor;
 
     if (!expiry_s)
         return 0;
     half = issued_s + (expiry_s - issued_s) / 2;
     lead = expiry_s - 30 * 60;
-    return half < lead ? half : lead;
+    /* Short-lived sets (30 minutes or less) would be "due" at once: wait a quarter of their
+     * life instead of asking upstream in a loop. */
+    floor = issued_s + (expiry_s - issued_s) / 4;
+    lead = half < lead ? half : lead;
+    return lead > floor ? lead : floor;
 }

@@ -176,12 +176,13 @@ static void test_creds_refresh_schedule(void **state)
     assert_true(creds_refresh_at(1000, 0) == 0); /* long-term keys: never */
     /* 1 h: half the lifetime and 30 minutes before expiry coincide */
     assert_true(creds_refresh_at(1000, 1000 + 3600) == 1000 + 1800);
-    /* 6 h (IMDS, Pod Identity): 30 minutes before expiry comes first */
-    assert_true(creds_refresh_at(1000, 1000 + 6 * 3600) == 1000 + 6 * 3600 - 1800);
-    /* 15 min (a short STS session): half the lifetime comes first */
-    assert_true(creds_refresh_at(1000, 1000 + 900) == 1000 + 450);
-    /* 60 s, as the long-job test serves */
-    assert_true(creds_refresh_at(0, 60) == 30);
+    /* 6 h (IMDS, Pod Identity): half the lifetime comes first */
+    assert_true(creds_refresh_at(1000, 1000 + 6 * 3600) == 1000 + 3 * 3600);
+    /* 45 min: 30 minutes before expiry comes first */
+    assert_true(creds_refresh_at(1000, 1000 + 2700) == 1000 + 900);
+    /* 15 min and 60 s: "30 minutes left" has passed already; a quarter of the life instead */
+    assert_true(creds_refresh_at(1000, 1000 + 900) == 1000 + 225);
+    assert_true(creds_refresh_at(0, 60) == 15);
 }
 
 int main(void)
