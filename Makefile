@@ -110,10 +110,12 @@ $(MANPAGE): docs/parity-init.1.scd
 # Unit tests link the variant's libparity.a with cmocka; they are dynamic in every variant.
 UNIT_CC      := $(if $(filter release,$(VARIANT)),gcc,$(CC))
 UNIT_LIB_DIR := $(if $(filter release,$(VARIANT)),build/debug,$(O))
+# The unit tests link Debian's shared libraries; the static musl ones are for parity-init only.
+UNIT_LDFLAGS := $(if $(filter release,$(VARIANT)),,$(LDFLAGS_V))
 $(UNIT_LIB_DIR)/unit/%: tests/unit/%.c $(UNIT_LIB_DIR)/libparity.a
 	@mkdir -p $(@D)
 	$(call quiet,CC,$@)$(UNIT_CC) $(CPPFLAGS_ALL) $(BASE_CFLAGS) $(if $(filter release,$(VARIANT)),,$(CFLAGS_V)) \
-	    -Wno-missing-prototypes -o $@ $< $(UNIT_LIB_DIR)/libparity.a -lcmocka $(DYN_LIBS) $(LDFLAGS_V:-static=)
+	    -Wno-missing-prototypes -o $@ $< $(UNIT_LIB_DIR)/libparity.a -lcmocka $(DYN_LIBS) $(UNIT_LDFLAGS)
 
 ifeq ($(VARIANT),release)
 build/debug/libparity.a: $(LIB_SRCS) $(wildcard lib/*.h)
@@ -139,7 +141,7 @@ test: all unit integration
 $(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(UNIT_LIB_DIR)/libparity.a
 	@mkdir -p $(@D)
 	$(call quiet,CC,$@)$(UNIT_CC) $(CPPFLAGS_ALL) $(BASE_CFLAGS) $(if $(filter release,$(VARIANT)),,$(CFLAGS_V)) \
-	    -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c $(UNIT_LIB_DIR)/libparity.a $(DYN_LIBS) $(LDFLAGS_V:-static=)
+	    -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c $(UNIT_LIB_DIR)/libparity.a $(DYN_LIBS) $(UNIT_LDFLAGS)
 
 fuzz-replay: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do t=$$(basename $$f); $$f tests/fuzz/corpus/$${t#fuzz_} || exit 1; done
