@@ -125,9 +125,8 @@ int boot_credentials(struct boot *b, struct perr *err)
     struct credentials_inputs in = {
         .job_name = b->have_spec ? b->spec.name : envlist_get(&b->env, "TRAINING_JOB_NAME"),
         .spec_region = b->have_spec ? b->spec.region : NULL,
-        .imds = b->det.platform == PLATFORM_SAGEMAKER_TRAINING ||
-                b->det.platform == PLATFORM_SAGEMAKER_PROCESSING ||
-                b->det.platform == PLATFORM_SAGEMAKER_HOSTING,
+        /* SageMaker jobs get container credentials; an IMDS probe elsewhere only costs time */
+        .imds = envlist_get(&b->env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") != NULL,
         .explain = b->opts.explain,
     };
 
