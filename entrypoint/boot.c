@@ -216,7 +216,7 @@ int boot_harden(struct boot *b, struct perr *err)
         snprintf(b->note, sizeof(b->note), " hardening=off");
         return 0;
     }
-    snprintf(b->note, sizeof(b->note), " uid=%ld caps=0x%llx no_new_privs=%s seccomp=\"%s\"",
+    snprintf(b->note, sizeof(b->note), " uid=%ld caps=0x%llx no_new_privs=%s seccomp=\"%.200s\"",
              b->harden.set_user ? (long)b->harden.user.uid : (long)getuid(),
              (unsigned long long)b->harden.keep_caps, b->harden.no_new_privs ? "yes" : "no",
              b->harden.seccomp_source);

@@ -284,6 +284,13 @@ int harden_plan_build(struct harden_plan *p,
         rc = plan_rlimits(p, img, err);
     if (rc == 0)
         rc = plan_no_new_privs(p, img, env, err);
+    /* The kernel loads a filter only with no_new_privs or CAP_SYS_ADMIN: say so now, not after
+     * the fork. */
+    if (rc == 0 && p->seccomp.count && !p->no_new_privs &&
+        !(p->keep_caps & (1ULL << CAP_SYS_ADMIN)))
+        rc = perr_set(err, PERR_USAGE,
+                      "no_new_privs: false needs CAP_SYS_ADMIN kept or seccomp \"unconfined\"; "
+                      "the kernel loads a seccomp filter only with one of them");
     return rc;
 }
 

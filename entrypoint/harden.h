@@ -31,7 +31,7 @@ struct harden_plan {
     uint64_t keep_caps; /* the capabilities the child keeps (bit N = capability N) */
     bool no_new_privs;
     struct seccomp_program seccomp; /* count 0: no filter */
-    char seccomp_source[64];        /* "built-in default", "unconfined", a file path, "inline" */
+    char seccomp_source[1024];      /* "built-in default", "unconfined", a file path, "inline" */
     bool set_umask;
     mode_t umask;
     struct harden_rlimit rlimits[HARDEN_MAX_RLIMITS];

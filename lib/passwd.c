@@ -12,11 +12,14 @@
 
 #define PASSWD_FILE_MAX_BYTES (4u * 1024 * 1024)
 
-/* Splits a line in place into at most max fields on ':'; returns the count. */
+/* Splits a line in place into at most max fields on ':'; returns the count. Fields the line
+ * does not have are empty strings, never what a previous line left there. */
 static size_t split(char *line, char **fields, size_t max)
 {
     size_t n = 0;
 
+    for (size_t i = 0; i < max; i++)
+        fields[i] = "";
     while (n < max) {
         fields[n++] = line;
         line = strchr(line, ':');

@@ -336,7 +336,10 @@ static int check_exec_allowed(const struct jdoc *profile,
         const struct jdoc *r = rules->items[i], *names = jdoc_get(r, "names");
         bool applies;
         struct perr ignored = {0};
-        if (rule_applies(r, caps, &applies, "", &ignored) < 0 || !applies || jdoc_get(r, "args"))
+        const struct jdoc *args = jdoc_get(r, "args");
+        /* a rule with conditions does not allow execve as such; "args": [] has none */
+        if (rule_applies(r, caps, &applies, "", &ignored) < 0 || !applies ||
+            (args && args->type == JDOC_ARRAY && args->count > 0))
             continue;
         for (size_t k = 0; names && k < names->count; k++) {
             if (names->items[k]->type == JDOC_STRING &&

@@ -328,13 +328,6 @@ def test_seccomp_unconfined_keeps_no_new_privs_by_default(harden):
     assert_caps(st, DEFAULT_MASK)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "harden_plan_build accepts no_new_privs: false with a seccomp profile and CAP_SYS_ADMIN "
-    "dropped (the defaults), but harden_apply (entrypoint/harden.c) then loads the filter "
-    "after the capability sets dropped CAP_SYS_ADMIN, without no_new_privs, and the kernel "
-    "refuses PR_SET_SECCOMP (EACCES): the child is forked and exits 125 ('loading the seccomp "
-    "filter: Permission denied'). It should either load the filter while still privileged, "
-    "as runc does, or reject the combination before the fork"))
 @pytest.mark.parametrize("how", ["file", "env"])
 def test_no_new_privs_off_with_the_default_profile(harden, tmp_path, how):
     """Either applied (no_new_privs 0 under the filter) or refused up front, never a config
@@ -438,11 +431,6 @@ def test_root_user_with_another_group_gets_no_ambient_set(harden):
     assert_caps(st, DEFAULT_MASK)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lib/passwd.c find_user/scan_groups: split() leaves the fields a short line lacks untouched, "
-    "so f[5] (home) of a 4-field passwd line and f[3] (members) of a 3-field group line are "
-    "the previous line's: HOME comes from the line before, and a group whose line has no "
-    "member list is granted when the line before it lists the user"))
 def test_short_passwd_and_group_lines(harden, tmp_path):
     passwd = ("root:x:0:0:root:/root:/bin/sh\n"
               "before:x:4599:4599::/home/before-line:/bin/sh\n"
@@ -863,16 +851,9 @@ def docker_profile(tmp_path):
     return get
 
 
-EMPTY_ARGS_BUG = pytest.mark.xfail(strict=True, reason=(
-    "lib/seccomp_profile.c check_exec_allowed skips every rule that has an \"args\" key, even "
-    "the empty list Docker/containers-common profiles carry on every rule, so it misses the "
-    "unconditional allow of execve and rejects the profile ('the profile does not allow "
-    "execve'); should skip only rules with at least one condition"))
-
-
 @needs_x86_64
 @pytest.mark.parametrize("as_shipped", [
-    pytest.param(True, marks=EMPTY_ARGS_BUG, id="as-shipped"),
+    pytest.param(True, id="as-shipped"),
     pytest.param(False, id="without-empty-args"),
 ])
 def test_docker_default_profile_runs_a_normal_workload(harden, docker_profile, as_shipped):
@@ -892,7 +873,7 @@ def test_docker_default_profile_runs_a_normal_workload(harden, docker_profile, a
 
 @needs_x86_64
 @pytest.mark.parametrize("as_shipped", [
-    pytest.param(True, marks=EMPTY_ARGS_BUG, id="as-shipped"),
+    pytest.param(True, id="as-shipped"),
     pytest.param(False, id="without-empty-args"),
 ])
 def test_docker_default_profile_follows_kept_capabilities(harden, docker_profile, as_shipped):
@@ -1091,10 +1072,6 @@ def test_explain_seccomp_source(harden, tmp_path, short_profile_path, source):
     assert h["seccomp"] == want[source], h
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "entrypoint/harden.h struct harden_plan: seccomp_source is char[64] and plan_seccomp "
-    "(entrypoint/harden.c) snprintf's the profile path into it, so --explain (and the harden "
-    "log line and its errors) show a longer path cut at 63 bytes"))
 def test_explain_shows_a_long_profile_path_whole(harden, tmp_path):
     d = tmp_path / ("profiles-" + "x" * 40) / "team-defaults"
     d.mkdir(parents=True)

@@ -226,6 +226,10 @@ class Fake:
     def fault_matches(self, fault, request):
         return True
 
+    def describe(self, request):
+        """Fields every log record of request gets."""
+        return {}
+
     # --- hooks ------------------------------------------------------------------------------
     def state_from_args(self, args):
         """The state that the fake's own command-line options set."""
@@ -285,7 +289,7 @@ class Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.counters["requests"] += 1
         record = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
-                  "body": self.body.decode("utf-8", "replace")[:4096]}
+                  "body": self.body.decode("utf-8", "replace")[:4096], **fake.describe(self)}
         self.lifetime_override = None
         fault = fake.pick_fault(self)
         record["fault"] = fault
@@ -315,11 +319,13 @@ class Handler(BaseHTTPRequestHandler):
             resp = fake.malformed()
         else:
             self.issued = None
+            self.log_extra = {}
             try:
                 resp = fake.handle(self)
             except Exception as e:  # a bug in the fake: say so instead of dropping the line
                 resp = fake.error(500, "FakeBug", f"{type(e).__name__}: {e}")
             record["issued"] = self.issued
+            record.update(self.log_extra)
         record["status"] = resp.status
         fake.log(record)
         self._send(resp, truncate=(kind == "truncate"))
