@@ -28,7 +28,8 @@ from conftest import EXIT_TIMEOUT, READY_TIMEOUT, REPO_ROOT, base_env, wait_unti
 EXIT_BOOT_FAILURE = 125
 SERVE_EXAMPLE = REPO_ROOT / "images" / "serve-example" / "serve.py"
 K8S_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-SECRET_VARS = {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-not-a-real-key",
+# (AWS's own key variables are consumed by the credentials phase; test_credentials.py covers them)
+SECRET_VARS = {"WANDB_API_KEY": "wandb-not-a-real-key",
                "MY_API_TOKEN": "tok-5f1e2d3c", "DB_PASSWORD": "hunter2-pw"}
 TERMLOG_MAX_BYTES = 4096  # Kubernetes keeps at most this much of a termination message
 FAILURE_SHAPE = re.compile(
