@@ -90,7 +90,7 @@ int credentials_setup(struct credserver *server,
         return -1;
     if (!p) {
         snprintf(note, note_len, " source=none");
-        return set_region(env, region_copy[0] ? region_copy : NULL, err);
+        return 0;
     }
     snprintf(note, note_len, " source=%s region=%s", p->name,
              region_copy[0] ? region_copy : "unset");
