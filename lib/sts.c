@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/awstime.h"
 #include "lib/crypto.h"
 #include "lib/sigv4.h"
 
@@ -43,14 +44,15 @@ static void split_url(const char *url, char *host, size_t host_len, char *path, 
     path[strcspn(path, "?")] = '\0';
 }
 
-int sts_post(const char *url,
-             const char *form,
-             size_t form_len,
-             const struct creds *signer,
-             const char *region,
-             const struct http_opts *opts,
-             struct creds *out,
-             struct perr *err)
+static int post_once(const char *url,
+                     const char *form,
+                     size_t form_len,
+                     const struct creds *signer,
+                     const char *region,
+                     const struct http_opts *opts,
+                     struct creds *out,
+                     bool *skewed,
+                     struct perr *err)
 {
     char host[512], path[1024], date[32], hash[65], authz_header[2048];
     char token_header[sizeof(signer->session_token) + 32], date_header[64];
@@ -60,13 +62,11 @@ int sts_post(const char *url,
     size_t nh = 1;
     int rc;
 
+    *skewed = false;
     if (signer) {
         uint8_t digest[CRYPTO_SHA256_BYTES];
-        time_t now = time(NULL);
-        struct tm tm;
         struct buf authz;
-        gmtime_r(&now, &tm);
-        strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+        awstime_amz_date(awstime_now(), date);
         split_url(url, host, sizeof(host), path, sizeof(path));
         crypto_sha256(form, form_len, digest);
         crypto_hex(digest, sizeof(digest), hash);
@@ -100,6 +100,9 @@ int sts_post(const char *url,
     headers[nh] = NULL;
     http_response_init(&resp);
     rc = http_do(&req, opts, &resp, err);
+    /* A clock that is off fails the signature: learn the offset from the answer's Date. */
+    *skewed = rc == 0 && signer && resp.status >= 400 && awstime_is_skew_error(resp.body.data) &&
+              awstime_correct_from_date(resp.date) != 0;
     /* STS answers errors as XML too, so the body says what went wrong whatever the status. */
     if (rc == 0)
         rc = creds_parse_sts_xml(resp.body.data ? resp.body.data : "", resp.body.len, out, err);
@@ -110,5 +113,22 @@ int sts_post(const char *url,
     http_response_cleanup(&resp);
     if (signer)
         explicit_bzero(token_header, sizeof(token_header));
+    return rc;
+}
+
+int sts_post(const char *url,
+             const char *form,
+             size_t form_len,
+             const struct creds *signer,
+             const char *region,
+             const struct http_opts *opts,
+             struct creds *out,
+             struct perr *err)
+{
+    bool skewed = false;
+    int rc = post_once(url, form, form_len, signer, region, opts, out, &skewed, err);
+
+    if (rc < 0 && skewed)
+        rc = post_once(url, form, form_len, signer, region, opts, out, &skewed, err);
     return rc;
 }
