@@ -196,7 +196,8 @@ int supervise_prepare(struct supervisor *s, struct perr *err)
     s->sigfd = signals_open_fd(&s->sigs, err);
     if (s->sigfd < 0)
         return -1;
-    if (evloop_add_fd(s->loop, s->sigfd, EPOLLIN, on_signal, s, err) < 0)
+    if (evloop_add_fd(s->loop, s->sigfd, EPOLLIN, on_signal, s, err) < 0 ||
+        evloop_set_urgent(s->loop, s->sigfd, err) < 0)
         return -1;
     s->grace_timer = evloop_timer_new(s->loop, on_grace, s, err);
     if (!s->grace_timer)

@@ -10,8 +10,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define EVLOOP_MAX_SOURCES 1024 /* signals, timers, and the credential endpoint's clients */
-#define EVLOOP_BATCH       32
+#define EVLOOP_MAX_SOURCES       1024 /* signals, timers, and the credential endpoint's clients */
+#define EVLOOP_BATCH             64
+#define EVLOOP_ORDINARY_PER_WAIT 8 /* then back to epoll_wait, where urgent events come first */
 
 struct evloop_timer {
     struct evloop *loop;
@@ -25,6 +26,7 @@ struct source {
     evloop_fd_fn *fn;
     void *ctx;
     struct evloop_timer *timer; /* set when this source is a timer */
+    bool urgent;
 };
 
 struct evloop {
@@ -80,6 +82,7 @@ static struct source *add_source(struct evloop *loop, int fd, uint32_t events, s
             return NULL;
         }
         s->fd = fd;
+        s->urgent = false;
         return s;
     }
     perr_set(err, PERR_LIMIT, "event loop is full (%d sources)", EVLOOP_MAX_SOURCES);
@@ -97,6 +100,17 @@ int evloop_add_fd(
     s->ctx = ctx;
     s->timer = NULL;
     return 0;
+}
+
+int evloop_set_urgent(struct evloop *loop, int fd, struct perr *err)
+{
+    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        if (loop->sources[i].fd == fd && !loop->sources[i].timer) {
+            loop->sources[i].urgent = true;
+            return 0;
+        }
+    }
+    return perr_set(err, PERR_IO, "fd %d is not in the event loop", fd);
 }
 
 int evloop_set_events(struct evloop *loop, int fd, uint32_t events, struct perr *err)
@@ -151,6 +165,7 @@ evloop_timer_new(struct evloop *loop, evloop_timer_fn *fn, void *ctx, struct per
     t->fn = fn;
     t->ctx = ctx;
     s->timer = t;
+    s->urgent = true;
     return t;
 }
 
@@ -194,17 +209,24 @@ static void dispatch(struct source *s, uint32_t events)
 int evloop_run_once(struct evloop *loop, struct perr *err)
 {
     struct epoll_event evs[EVLOOP_BATCH];
-    int n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH, -1);
+    int n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH, -1), ordinary = 0;
 
     if (n < 0) {
         if (errno == EINTR)
             return 0;
         return perr_sys(err, "waiting for events (epoll_wait)");
     }
-    for (int i = 0; i < n; i++) {
-        struct source *s = evs[i].data.ptr;
-        if (s->fd >= 0)
+    /* Urgent sources (signals, timers) first; then a few ordinary ones. The rest stay ready
+     * (level-triggered) and come back at the next wait, behind any urgent event. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < n; i++) {
+            struct source *s = evs[i].data.ptr;
+            if (s->fd < 0 || s->urgent != (pass == 0))
+                continue;
+            if (pass == 1 && ordinary++ == EVLOOP_ORDINARY_PER_WAIT)
+                return 0;
             dispatch(s, evs[i].events);
+        }
     }
     return 0;
 }

@@ -25,6 +25,11 @@ void evloop_free(struct evloop *loop);
 PARITY_MUST_CHECK int evloop_add_fd(
     struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx, struct perr *err);
 
+/* Marks an fd source as urgent: its events are dispatched before other sources', and the loop
+ * returns to epoll after a few ordinary events, so a signal never waits behind a crowd of
+ * clients. Timers are always urgent. */
+PARITY_MUST_CHECK int evloop_set_urgent(struct evloop *loop, int fd, struct perr *err);
+
 /* Changes the events watched on an fd already added (EPOLLIN, EPOLLOUT, ...). */
 PARITY_MUST_CHECK int
 evloop_set_events(struct evloop *loop, int fd, uint32_t events, struct perr *err);

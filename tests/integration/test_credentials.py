@@ -767,13 +767,21 @@ def test_imds_region_and_token_flow(parity, fakes, tmp_path):
     assert all(x["status"] == 200 for x in recs), recs
 
 
-def test_imds_is_not_tried_without_opting_in(parity, fakes, tmp_path):
+def test_imds_endpoint_variable_alone_opts_in(parity, fakes, tmp_path):
     source = make_source("imds", fakes, tmp_path)
     env = dict(source.env)
     del env["PARITY_CREDENTIALS_IMDS"]
     r = probe_env(parity, env)
     assert r.returncode == 0, r
-    assert source.fake.records() == []
+    assert source.fake.issued(), "AWS_EC2_METADATA_SERVICE_ENDPOINT alone did not opt in"
+    assert_endpoint_env(child_env_of(r), "ap-southeast-2")
+
+
+def test_imds_disabled_is_respected(parity, fakes, tmp_path):
+    source = make_source("imds", fakes, tmp_path)
+    r = probe_env(parity, {**source.env, "AWS_EC2_METADATA_DISABLED": "true"})
+    assert r.returncode == 0, r
+    assert source.fake.records() == [], "IMDS was asked although AWS_EC2_METADATA_DISABLED=true"
     assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" not in child_env_of(r)
 
 

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -118,6 +119,45 @@ static void test_evloop_rejects_bad_fd(void **state)
     evloop_free(NULL);
 }
 
+static int order_log[64], order_len;
+
+static void on_logged(void *ctx, int fd, uint32_t events)
+{
+    char b;
+
+    (void)events;
+    assert_int_equal(read(fd, &b, 1), 1);
+    order_log[order_len++] = (int)(intptr_t)ctx;
+}
+
+static void test_evloop_urgent_sources_come_first(void **state)
+{
+    struct perr e = {0};
+    struct evloop *loop = evloop_new(&e);
+    int p[21][2];
+
+    (void)state;
+    order_len = 0;
+    for (int i = 0; i < 21; i++) {
+        assert_int_equal(pipe(p[i]), 0);
+        assert_int_equal(evloop_add_fd(loop, p[i][0], EPOLLIN, on_logged, (void *)(intptr_t)i, &e),
+                         0);
+        assert_int_equal(write(p[i][1], "x", 1), 1);
+    }
+    assert_int_equal(evloop_set_urgent(loop, p[20][0], &e), 0); /* registered last */
+    assert_int_equal(evloop_run_once(loop, &e), 0);
+    assert_int_equal(order_log[0], 20); /* the urgent one before any other */
+    assert_int_equal(order_len, 1 + 8); /* then only a few ordinary ones */
+    while (order_len < 21)
+        assert_int_equal(evloop_run_once(loop, &e), 0);
+    assert_int_equal(evloop_set_urgent(loop, 987654, &e), -1);
+    evloop_free(loop);
+    for (int i = 0; i < 21; i++) {
+        close(p[i][0]);
+        close(p[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_evloop_timer_fires_once),
         cmocka_unit_test(test_evloop_disarmed_timer_never_fires),
         cmocka_unit_test(test_evloop_rejects_bad_fd),
+        cmocka_unit_test(test_evloop_urgent_sources_come_first),
     };
     return cmocka_run_group_tests_name("evloop", tests, NULL, NULL);
 }
