@@ -161,7 +161,7 @@ static int canonical_query(const char *query, struct buf *out, struct perr *err)
         buf_cleanup(&pair);
         p += l + (p[l] == '&');
     }
-    if (rc == 0)
+    if (rc == 0 && n > 1)
         qsort(params, n, sizeof(*params), compare_params);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (i)
