@@ -22,4 +22,10 @@ apt-get install -y -qq --no-install-recommends \
     libcmocka-dev python3 python3-pytest scdoc \
     clang clang-format libclang-rt-14-dev valgrind \
     runc busybox-static util-linux iproute2 procps \
-    tini dumb-init catatonit hyperfine golang-github-containers-common >/dev/null
+    tini dumb-init catatonit hyperfine golang-github-containers-common \
+    python3-boto3 awscli >/dev/null
+# The credential tests' S3 fake and JS SDK child run on Node.js (packages: ci/node-deps.sh).
+# CI machines carry NodeSource's node 20 (with npm); Debian's nodejs/npm only where there is none.
+if ! command -v node >/dev/null; then
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi

@@ -65,6 +65,7 @@ int credentials_setup(struct credserver *server,
     const char *timeout = envlist_get(env, "PARITY_CREDENTIALS_TIMEOUT_SECONDS");
     enum credentials_mode mode;
     struct creds_provider *p;
+    const char *source;
     char session[128], url[128], region_copy[64] = "";
     uint64_t deadline_s = 60;
 
@@ -92,6 +93,7 @@ int credentials_setup(struct credserver *server,
         snprintf(note, note_len, " source=none");
         return 0;
     }
+    source = p->name; /* a string literal: still valid once p is freed */
     snprintf(note, note_len, " source=%s region=%s", p->name,
              region_copy[0] ? region_copy : "unset");
     if (in->explain) {
@@ -101,8 +103,12 @@ int credentials_setup(struct credserver *server,
         if (credserver_open(server, p, (unsigned)deadline_s, err) < 0)
             return -1;
         *served = true;
+        if (!region_copy[0] && server->current.region[0]) /* what IMDS said */
+            snprintf(region_copy, sizeof(region_copy), "%s", server->current.region);
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server->port, CREDSERVER_PATH);
     }
+    snprintf(note, note_len, " source=%s region=%s", source,
+             region_copy[0] ? region_copy : "unset");
     for (size_t i = 0; i < sizeof(consumed) / sizeof(consumed[0]); i++)
         envlist_unset(env, consumed[i]);
     if (envlist_set(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", url, err) < 0 ||

@@ -61,8 +61,15 @@ static int fetch_with_retries(struct creds_provider *p,
         long cap_ms = attempt < 5 ? 1000L << attempt : 30000, ms;
         uint32_t r = 0;
         struct timespec ts;
-        if (p->get(p, out, err) == 0)
-            return 0;
+        if (p->get(p, out, err) == 0) {
+            /* A set that is already expired is no better than none: serving it would only make
+             * the SDKs fail, and taking it as fresh would refresh in a loop. */
+            if (!out->expiry_epoch_s || out->expiry_epoch_s > now_s())
+                return 0;
+            creds_wipe(out);
+            perr_set(err, PERR_PARSE, "%s handed out credentials that had already expired",
+                     p->name);
+        }
         if (now_s() >= deadline || (refusal_is_final && err->code == PERR_AUTH))
             return -1;
         (void)crypto_random(&r, sizeof(r));

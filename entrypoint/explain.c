@@ -19,8 +19,11 @@ static const char *const secret_markers[] = {"SECRET",     "TOKEN",      "PASSWO
 bool explain_is_secret_name(const char *name)
 {
     char upper[256];
-    size_t n = 0;
+    size_t n = 0, len = strlen(name);
 
+    /* Where a secret lives is not a secret: AWS_CONTAINER_CREDENTIALS_FULL_URI and the like. */
+    if (len > 4 && (strcmp(name + len - 4, "_URI") == 0 || strcmp(name + len - 4, "_URL") == 0))
+        return false;
     for (; name[n] && n < sizeof(upper) - 1; n++)
         upper[n] = (char)toupper((unsigned char)name[n]);
     upper[n] = '\0';

@@ -16,6 +16,7 @@ struct creds {
     char session_token[8192]; /* "" for long-term keys */
     char role_arn[512];
     char account_id[32];
+    char region[64];        /* the region the source reported (IMDS), or "" */
     int64_t expiry_epoch_s; /* 0: does not expire */
 };
 

@@ -2,6 +2,7 @@
 /* Picks the credential source the environment names, in the SDKs' own order
  * (docs/credentials.md), and wraps it in AssumeRole when PARITY_ASSUME_ROLE_ARN asks. */
 #include <string.h>
+#include <strings.h>
 
 #include "lib/creds.h"
 
@@ -10,6 +11,14 @@ static bool set(const struct envlist *env, const char *name)
     const char *v = envlist_get(env, name);
 
     return v && *v;
+}
+
+/* AWS_EC2_METADATA_DISABLED=true switches IMDS off in every SDK: no source, not an error. */
+static bool disabled(const struct envlist *env)
+{
+    const char *v = envlist_get(env, "AWS_EC2_METADATA_DISABLED");
+
+    return v && strcasecmp(v, "true") == 0;
 }
 
 void creds_provider_free(struct creds_provider *p)
@@ -34,7 +43,7 @@ struct creds_provider *creds_chain_select(const struct envlist *env,
     else if (set(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
              set(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI"))
         p = creds_container_new(env, err);
-    else if (imds)
+    else if (imds && !disabled(env))
         p = creds_imds_new(env, err);
     else
         return NULL; /* no source: err stays PERR_OK */

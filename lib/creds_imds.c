@@ -66,6 +66,15 @@ static int imds_get(struct creds_provider *base, struct creds *out, struct perr 
     }
     if (rc == 0)
         rc = creds_parse_json(doc, strlen(doc), out, err);
+    /* The instance's region, for AWS_REGION when nothing else names one; optional. */
+    if (rc == 0) {
+        struct perr ignored = {0};
+        if (imds_call(p, "GET", "/latest/meta-data/placement/region", header, out->region,
+                      sizeof(out->region), &ignored) == 0)
+            out->region[strcspn(out->region, "\r\n")] = '\0';
+        else
+            out->region[0] = '\0';
+    }
     explicit_bzero(doc, sizeof(doc));
     explicit_bzero(token, sizeof(token));
     return rc < 0 ? perr_wrap(err, "IMDS") : 0;

@@ -105,9 +105,11 @@ def verify_sigv4(request, body, lookup_secret, want_region=None, now=None):
     if ak.startswith("ASIA"):
         problem = common.check_session_token(ak, token)
         if problem == "ExpiredToken":
-            raise StsError(400, "ExpiredToken", "The security token included in the request is expired")
+            raise StsError(400, "ExpiredToken",
+                           "The security token included in the request is expired")
         if problem:
-            raise StsError(403, "InvalidClientTokenId", "The security token included in the request is invalid")
+            raise StsError(403, "InvalidClientTokenId",
+                           "The security token included in the request is invalid")
 
     host = request.headers.get("Host", "")
     rebuilt = AWSRequest(method=request.command, url=f"http://{host}{request.path}", data=body)

@@ -5,7 +5,8 @@ AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN.
 
   endpoint_client.py shape
       one JSON object: the status, Content-Type and JSON keys of requests without the token,
-      with a wrong one, with the right one, and to another path; plus the right answer's
+      with a wrong one, with 16 KiB of headers, with the right one, and to another path (all
+      while another connection sits on half a request line); plus the right answer's
       AccessKeyId and Expiration (never its secret or token).
   endpoint_client.py hammer THREADS REQUESTS
       THREADS threads, each with one keep-alive connection, each GETting REQUESTS times; one
@@ -18,6 +19,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -40,13 +42,22 @@ def get(conn, path, headers):
 def shape():
     host, port, path, token = target()
     out = {}
+    # A peer that sent half a request line and then nothing: it must not hold up the others.
+    stalled = socket.create_connection((host, port), timeout=TIMEOUT)
+    stalled.sendall(b"GET /parity/cred")
     cases = {"no_token": (path, {}), "wrong_token": (path, {"Authorization": "0" * 64}),
              "wrong_token_prefix": (path, {"Authorization": token[:-1]}),
+             "huge_headers": (path, {"Authorization": token, "X-Padding": "p" * 16384}),
              "right_token": (path, {"Authorization": token}),
              "other_path": ("/parity/other", {"Authorization": token})}
     for name, (p, headers) in cases.items():
         conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
-        status, ctype, body = get(conn, p, headers)
+        try:
+            status, ctype, body = get(conn, p, headers)
+        except (OSError, http.client.HTTPException) as e:
+            if name != "huge_headers":
+                raise
+            status, ctype, body = None, None, str(e).encode()
         conn.close()
         case = {"status": status, "content_type": ctype}
         if name == "right_token":
@@ -58,6 +69,7 @@ def shape():
             case["RoleArn"] = doc.get("RoleArn")
             case["token_empty"] = not doc.get("Token")
         out[name] = case
+    stalled.close()
     out["now"] = time.time()
     print(json.dumps(out), flush=True)
     return 0
