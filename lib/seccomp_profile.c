@@ -17,6 +17,8 @@
 #include "lib/caps.h"
 #include "lib/num.h"
 
+#define SECCOMP_PROFILE_API_LEVEL 3u
+
 #define MAX_RULE_ARGS 6
 #define MAX_BPF_BYTES (1u << 20)
 
@@ -412,6 +414,12 @@ int seccomp_profile_compile(const struct jdoc *profile,
         return -1;
     if (check_exec_allowed(profile, default_action, kept_caps, err) < 0)
         return -1;
+    /*
+     * libseccomp only compiles here; the child loads the program with prctl. Pinning the API
+     * level (actions up to SCMP_ACT_LOG and KILL_PROCESS, Linux 4.14) keeps libseccomp from
+     * probing the kernel with seccomp(2), so compiling is the same on every host.
+     */
+    seccomp_api_set(SECCOMP_PROFILE_API_LEVEL);
     c.ctx = seccomp_init(default_action);
     if (!c.ctx)
         return perr_set(err, PERR_NOMEM, "libseccomp could not start a filter");
