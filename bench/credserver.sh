@@ -28,7 +28,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 PY=/usr/bin/python3
 
-die() { printf 'bench/credserver.sh: %s\n' "$*" >&2; exit 2; }
+BENCH_NAME=bench/credserver.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # Binaries under test, built if they are the default paths and missing.
 export PARITY_INIT=${PARITY_INIT:-build/parity-init} PROBE=${PROBE:-build/probe}
@@ -44,25 +46,8 @@ for v in PARITY_INIT PROBE; do
 done
 
 # Debian's wrk and nginx (and python3, taskset), installed once if missing.
-declare -A want=([/usr/bin/wrk]=wrk [/usr/sbin/nginx]=nginx [/usr/bin/python3]=python3
-    [/usr/bin/taskset]=util-linux)
-missing=()
-for f in "${!want[@]}"; do
-    [[ -x $f ]] || missing+=("${want[$f]}")
-done
-if ((${#missing[@]})); then
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    sudo=()
-    ((EUID == 0)) || sudo=(sudo)
-    echo "bench/credserver.sh: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
-        { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; } ||
-        die "apt-get install ${missing[*]} failed"
-    for f in "${!want[@]}"; do
-        [[ -x $f ]] || die "$f is still missing after apt-get install"
-    done
-fi
+ensure_installed /usr/bin/wrk=wrk /usr/sbin/nginx=nginx /usr/bin/python3=python3 \
+    /usr/bin/taskset=util-linux
 
 export DURATION=${DURATION:-10} WARMUP=${WARMUP:-2} THREADS=${THREADS:-2}
 export CONNECTIONS=${CONNECTIONS:-64} SIGNALS=${SIGNALS:-50} SIG_GAP_MS=${SIG_GAP_MS:-20}

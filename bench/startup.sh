@@ -26,7 +26,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 PY=/usr/bin/python3
 
-die() { printf 'bench/startup.sh: %s\n' "$*" >&2; exit 2; }
+BENCH_NAME=bench/startup.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 export PARITY_INIT=${PARITY_INIT:-build/parity-init}
 if [[ ! -x $PARITY_INIT ]]; then
@@ -39,28 +41,9 @@ fi
 [[ -x $PARITY_INIT ]] || die "$PARITY_INIT is missing after make build/parity-init"
 
 # The inits to compare, and the tools the harness needs, from Debian's packages.
-declare -A want=(
-    [/usr/bin/tini]=tini [/usr/bin/tini-static]=tini [/usr/bin/dumb-init]=dumb-init
-    [/usr/bin/catatonit]=catatonit [/usr/bin/unshare]=util-linux [/usr/bin/strip]=binutils
-    [/usr/bin/python3]=python3
-)
-missing=()
-for f in "${!want[@]}"; do
-    [[ -x $f ]] || missing+=("${want[$f]}")
-done
-if ((${#missing[@]})); then
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    sudo=()
-    ((EUID == 0)) || sudo=(sudo)
-    echo "bench/startup.sh: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
-        { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; } ||
-        die "apt-get install ${missing[*]} failed"
-    for f in "${!want[@]}"; do
-        [[ -x $f ]] || die "$f is still missing after apt-get install"
-    done
-fi
+ensure_installed /usr/bin/tini=tini /usr/bin/tini-static=tini /usr/bin/dumb-init=dumb-init \
+    /usr/bin/catatonit=catatonit /usr/bin/unshare=util-linux /usr/bin/strip=binutils \
+    /usr/bin/python3=python3
 
 export RUNS=${RUNS:-400} WARMUP=${WARMUP:-20} RSS_RUNS=${RSS_RUNS:-3}
 export RSS_SETTLE_MS=${RSS_SETTLE_MS:-100} RSS_TIMEOUT_S=${RSS_TIMEOUT_S:-5}

@@ -9,6 +9,7 @@
 #include "entrypoint/boot.h"
 #include "entrypoint/credproc.h"
 #include "entrypoint/finish.h"
+#include "entrypoint/residency.h"
 #include "entrypoint/version.h"
 #include "lib/log.h"
 
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
         run_phase(&b, "spawn", boot_spawn, LOG_LEVEL_DEBUG) < 0)
         goto out;
     b.child_start_ms = now_ms();
+    residency_release_boot_pages();
     supervise_run(&b.sup, b.child);
     code = boot_finish(&b, now_ms() - b.child_start_ms);
 out:

@@ -4,6 +4,7 @@ statuses, signal forwarding, reaping, grace and reap timeouts, exec failures, op
 environment, stdio and logs. The probe (tests/helpers/probe.c) plays the child."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -523,3 +524,26 @@ def test_log_level_option_wins_over_env(run_init):
     r = run_init(["exit", "0"], opts=["--log-level", "error"], env={"PARITY_LOG_LEVEL": "debug"})
     assert r.returncode == 0, r
     assert r.stderr == b"", r
+
+
+def proc_status_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"/proc/{pid}/status has no {field}")
+
+
+def test_supervising_keeps_few_pages_resident(init, init_wrapper, parity_init):
+    """Booting (seccomp compile included) touches far more code than supervising needs; those
+    pages are released once the child runs, which keeps VmRSS within the 1 MiB target
+    (bench/startup.sh measures it next to tini)."""
+    if init_wrapper or not str(parity_init).endswith("build/parity-init"):
+        pytest.skip("measures the static release build only")
+    p = init(["signals"], env={"PARITY_SECCOMP": "default"})
+    p.wait_line(r"^ready pid=")
+    rss = proc_status_kib(p.init_pid, "VmRSS")
+    assert rss <= 1024, f"parity-init VmRSS {rss} KiB while supervising"
+    p.send(signal.SIGTERM)
+    p.wait_line(r"^signal 15 ")
+    assert p.wait().returncode == 0
