@@ -98,6 +98,18 @@ $(INIT_BIN): $(INIT_OBJS) $(O)/libparity.a
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(INIT_OBJS) $(O)/libparity.a $(LIBS)
 
+# The built-in seccomp profile is compiled once, here, by the same code that compiles the others.
+$(O)/tools/gen-seccomp-default: tools/gen-seccomp-default.c entrypoint/seccomp_default.h $(O)/libparity.a
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(O)/libparity.a $(LIBS)
+
+$(O)/gen/seccomp_default_bpf.h: $(O)/tools/gen-seccomp-default
+	@mkdir -p $(@D)
+	$(call quiet,GEN,$@)$< >$@
+
+$(O)/entrypoint/harden.o: CPPFLAGS_ALL += -I$(O)/gen
+$(O)/entrypoint/harden.o: $(O)/gen/seccomp_default_bpf.h
+
 # The probe runs inside test containers with no libc, so it is always static musl.
 $(PROBE): tests/helpers/probe.c
 	@mkdir -p $(@D)
@@ -163,7 +175,7 @@ lint:
 
 format:
 	$(Q)clang-format -i $(LIB_SRCS) $(filter-out %_table.h,$(wildcard lib/*.h)) $(INIT_SRCS) $(wildcard entrypoint/*.h) \
-	    $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/replay.c tests/helpers/probe.c
+	    $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/replay.c tests/helpers/probe.c tools/*.c
 
 check-static: build/parity-init
 	$(Q)file build/parity-init | grep -q 'statically linked' || { echo "build/parity-init is not static"; exit 1; }

@@ -21,21 +21,8 @@
 
 #define SECCOMP_PROFILE_MAX_BYTES (1u << 20)
 
-/*
- * The built-in profile: allow everything except what ML code never needs and container escapes
- * and host tampering use (kernel modules, kexec, reboot, mounts, clocks, swap, keyrings,
- * handle-based opens, userfaultfd). Denied calls fail with EPERM.
- */
-static const char default_profile[] =
-    "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"action\": \"SCMP_ACT_ERRNO\","
-    " \"errnoRet\": 1, \"names\": [\"acct\", \"add_key\", \"clock_adjtime\", \"clock_settime\","
-    " \"create_module\", \"delete_module\", \"finit_module\", \"fsconfig\", \"fsmount\", \"fsopen\","
-    " \"fspick\", \"get_kernel_syms\", \"init_module\", \"ioperm\", \"iopl\", \"kexec_file_load\","
-    " \"kexec_load\", \"keyctl\", \"lookup_dcookie\", \"mount\", \"move_mount\", \"nfsservctl\","
-    " \"open_by_handle_at\", \"open_tree\", \"pivot_root\", \"query_module\", \"quotactl\","
-    " \"reboot\", \"request_key\", \"setdomainname\", \"sethostname\", \"settimeofday\","
-    " \"swapoff\", \"swapon\", \"syslog\", \"_sysctl\", \"umount2\", \"uselib\","
-    " \"userfaultfd\", \"ustat\", \"vhangup\"]}]}";
+/* The built-in profile, compiled when parity-init is built (tools/gen-seccomp-default.c). */
+#include "seccomp_default_bpf.h"
 
 static const struct {
     const char *name;
@@ -122,28 +109,30 @@ static int plan_seccomp(struct harden_plan *p,
         snprintf(p->seccomp_source, sizeof(p->seccomp_source), "unconfined");
         return 0;
     }
+    if (!profile && doc && doc->type != JDOC_STRING)
+        return perr_set(
+            err, PERR_PARSE,
+            "seccomp must be a profile object, a file path, \"default\" or \"unconfined\"");
+    if (!profile && (!v || strcmp(v, "default") == 0)) {
+        /* Compiled at build time: libseccomp would cost more than the rest of the boot. */
+        snprintf(p->seccomp_source, sizeof(p->seccomp_source), "built-in default");
+        p->seccomp.insns = malloc(sizeof(seccomp_default_bpf));
+        if (!p->seccomp.insns)
+            return perr_set(err, PERR_NOMEM, "out of memory copying the default seccomp filter");
+        memcpy(p->seccomp.insns, seccomp_default_bpf, sizeof(seccomp_default_bpf));
+        p->seccomp.count =
+            (unsigned short)(sizeof(seccomp_default_bpf) / sizeof(seccomp_default_bpf[0]));
+        return 0;
+    }
     if (!profile) {
         struct buf b;
-        const char *text = default_profile;
-        size_t len = sizeof(default_profile) - 1;
         buf_init(&b, SECCOMP_PROFILE_MAX_BYTES);
-        if (doc && doc->type != JDOC_STRING) {
+        if (buf_read_file(&b, v, err) < 0) {
             buf_cleanup(&b);
-            return perr_set(
-                err, PERR_PARSE,
-                "seccomp must be a profile object, a file path, \"default\" or \"unconfined\"");
+            return perr_wrap(err, "seccomp profile");
         }
-        if (v && strcmp(v, "default") != 0) {
-            if (buf_read_file(&b, v, err) < 0) {
-                buf_cleanup(&b);
-                return perr_wrap(err, "seccomp profile");
-            }
-            text = b.data;
-            len = b.len;
-        }
-        snprintf(p->seccomp_source, sizeof(p->seccomp_source), "%s",
-                 v && strcmp(v, "default") ? v : "built-in default");
-        parsed = jdoc_parse(text, len, NULL, err);
+        snprintf(p->seccomp_source, sizeof(p->seccomp_source), "%s", v);
+        parsed = jdoc_parse(b.data, b.len, NULL, err);
         buf_cleanup(&b);
         if (!parsed)
             return perr_wrap(err, "seccomp profile %s", p->seccomp_source);
