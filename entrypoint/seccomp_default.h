@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The built-in seccomp profile (OCI format), compiled at build time by tools/gen-seccomp-default.c.
- */
+/* The built-in seccomp profile (OCI format); tools/gen-seccomp-default.c compiles it. */
 #ifndef PARITY_SECCOMP_DEFAULT_H
 #define PARITY_SECCOMP_DEFAULT_H
 
