@@ -11,7 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export PARITY_INIT=${PARITY_INIT:-build/parity-init}
 [[ -x $PARITY_INIT ]] || make build/parity-init
-[[ -x /usr/bin/tini ]] || apt-get install -y --no-install-recommends tini
+BENCH_NAME=bench/bootstrap.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+ensure_installed /usr/bin/tini=tini /usr/bin/python3=python3
 export RUNS=${RUNS:-300} WARMUP=${WARMUP:-20} SEED=${SEED:-1} TARGET_RATIO=${TARGET_RATIO:-1.3}
 export OUT=${OUT:-bench/results/bootstrap.json}
 mkdir -p "$(dirname "$OUT")"

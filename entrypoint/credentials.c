@@ -94,8 +94,6 @@ int credentials_setup(struct credserver *server,
         return 0;
     }
     source = p->name; /* a string literal: still valid once p is freed */
-    snprintf(note, note_len, " source=%s region=%s", p->name,
-             region_copy[0] ? region_copy : "unset");
     if (in->explain) {
         creds_provider_free(p);
         snprintf(url, sizeof(url), "http://127.0.0.1:PORT%s", CREDSERVER_PATH);

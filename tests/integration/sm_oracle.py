@@ -4,7 +4,7 @@
 parity-init must export to its child exactly what TK's ``Environment().to_env_vars()`` exports,
 plus the three variables TK's ``Environment()`` writes into ``os.environ`` (CURRENT_HOST,
 SAGEMAKER_JOB_NAME, SAGEMAKER_REGION). This module recomputes that in plain Python, from the
-facts in /work/shared/contract/sagemaker.md ("the contract"), §1.2, §1.3, §2.1-§2.4, which were
+facts in ../shared/contract/sagemaker.md ("the contract"), §1.2, §1.3, §2.1-§2.4, which were
 read from TK @ 33839372 (src/sagemaker_training/environment.py, mapping.py, params.py).
 
 It is written independently of TK's code, but every text form it produces comes from Python
