@@ -12,7 +12,7 @@
 
 #define EVLOOP_MAX_SOURCES       1024 /* signals, timers, and the credential endpoint's clients */
 #define EVLOOP_BATCH             64
-#define EVLOOP_ORDINARY_PER_WAIT 8 /* then back to epoll_wait, where urgent events come first */
+#define EVLOOP_ORDINARY_PER_TURN 8 /* then back to epoll_wait, where urgent events come first */
 
 struct evloop_timer {
     struct evloop *loop;
@@ -27,11 +27,21 @@ struct source {
     void *ctx;
     struct evloop_timer *timer; /* set when this source is a timer */
     bool urgent;
+    bool queued;            /* waiting in the ready queue */
+    uint32_t queued_events; /* what epoll reported while it waited */
+};
+
+/* Ready ordinary sources wait here in arrival order, across waits, so that every client gets
+ * its turn: serving whatever epoll lists first would let the same few connections win. */
+struct ready_queue {
+    struct source *items[EVLOOP_MAX_SOURCES];
+    size_t head, len;
 };
 
 struct evloop {
     int epfd;
     struct source sources[EVLOOP_MAX_SOURCES];
+    struct ready_queue ready;
 };
 
 struct evloop *evloop_new(struct perr *err)
@@ -83,6 +93,7 @@ static struct source *add_source(struct evloop *loop, int fd, uint32_t events, s
         }
         s->fd = fd;
         s->urgent = false;
+        s->queued = false;
         return s;
     }
     perr_set(err, PERR_LIMIT, "event loop is full (%d sources)", EVLOOP_MAX_SOURCES);
@@ -127,12 +138,50 @@ int evloop_set_events(struct evloop *loop, int fd, uint32_t events, struct perr 
     return perr_set(err, PERR_IO, "fd %d is not in the event loop", fd);
 }
 
+static void ready_push(struct ready_queue *q, struct source *s, uint32_t events)
+{
+    if (s->queued) {
+        s->queued_events |= events;
+        return;
+    }
+    /* Cannot overflow: each source is queued at most once and there are as many slots. */
+    q->items[(q->head + q->len++) % EVLOOP_MAX_SOURCES] = s;
+    s->queued = true;
+    s->queued_events = events;
+}
+
+static struct source *ready_pop(struct ready_queue *q)
+{
+    struct source *s = q->items[q->head];
+
+    q->head = (q->head + 1) % EVLOOP_MAX_SOURCES;
+    q->len--;
+    s->queued = false;
+    return s;
+}
+
+static void ready_remove(struct ready_queue *q, struct source *s)
+{
+    size_t kept = 0;
+
+    if (!s->queued)
+        return;
+    for (size_t i = 0; i < q->len; i++) {
+        struct source *item = q->items[(q->head + i) % EVLOOP_MAX_SOURCES];
+        if (item != s)
+            q->items[(q->head + kept++) % EVLOOP_MAX_SOURCES] = item;
+    }
+    q->len = kept;
+    s->queued = false;
+}
+
 void evloop_del_fd(struct evloop *loop, int fd)
 {
     for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
         struct source *s = &loop->sources[i];
         if (s->fd == fd && !s->timer) {
             epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+            ready_remove(&loop->ready, s);
             s->fd = -1;
             return;
         }
@@ -209,24 +258,32 @@ static void dispatch(struct source *s, uint32_t events)
 int evloop_run_once(struct evloop *loop, struct perr *err)
 {
     struct epoll_event evs[EVLOOP_BATCH];
-    int n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH, -1), ordinary = 0;
+    /* With sources still queued, only look for news; otherwise block until something happens. */
+    int n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH, loop->ready.len ? 0 : -1);
 
     if (n < 0) {
         if (errno == EINTR)
             return 0;
         return perr_sys(err, "waiting for events (epoll_wait)");
     }
-    /* Urgent sources (signals, timers) first; then a few ordinary ones. The rest stay ready
-     * (level-triggered) and come back at the next wait, behind any urgent event. */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < n; i++) {
-            struct source *s = evs[i].data.ptr;
-            if (s->fd < 0 || s->urgent != (pass == 0))
-                continue;
-            if (pass == 1 && ordinary++ == EVLOOP_ORDINARY_PER_WAIT)
-                return 0;
+    /* Urgent sources (signals, timers) run at once; ordinary ones join the back of the queue,
+     * unless already in it. Level-triggered epoll reports a source that is still ready again
+     * at the next wait, which puts it behind everyone who was waiting. */
+    for (int i = 0; i < n; i++) {
+        struct source *s = evs[i].data.ptr;
+        if (!s->urgent)
+            ready_push(&loop->ready, s, evs[i].events);
+    }
+    for (int i = 0; i < n; i++) {
+        struct source *s = evs[i].data.ptr;
+        if (s->urgent && s->fd >= 0)
             dispatch(s, evs[i].events);
-        }
+    }
+    /* A few from the front of the queue, then back to epoll_wait, so a signal never waits
+     * behind a crowd of clients. A callback may remove any source, the queue stays right. */
+    for (int served = 0; served < EVLOOP_ORDINARY_PER_TURN && loop->ready.len; served++) {
+        struct source *s = ready_pop(&loop->ready);
+        dispatch(s, s->queued_events);
     }
     return 0;
 }

@@ -25,9 +25,9 @@ void evloop_free(struct evloop *loop);
 PARITY_MUST_CHECK int evloop_add_fd(
     struct evloop *loop, int fd, uint32_t events, evloop_fd_fn *fn, void *ctx, struct perr *err);
 
-/* Marks an fd source as urgent: its events are dispatched before other sources', and the loop
- * returns to epoll after a few ordinary events, so a signal never waits behind a crowd of
- * clients. Timers are always urgent. */
+/* Marks an fd source as urgent: its events are dispatched as soon as epoll reports them, while
+ * ordinary sources queue up and are served a few per wait in arrival order, so a signal never
+ * waits behind a crowd of clients. Timers are always urgent. */
 PARITY_MUST_CHECK int evloop_set_urgent(struct evloop *loop, int fd, struct perr *err);
 
 /* Changes the events watched on an fd already added (EPOLLIN, EPOLLOUT, ...). */
@@ -47,7 +47,8 @@ PARITY_MUST_CHECK int evloop_timer_arm(struct evloop_timer *t, uint64_t delay_ms
 /* Disarms a timer; a disarmed timer never fires. */
 void evloop_timer_disarm(struct evloop_timer *t);
 
-/* Waits for events (no polling tick: blocks until one arrives) and dispatches them. */
+/* Waits for events (no polling tick: blocks until one arrives unless sources are still queued),
+ * dispatches the urgent ones and up to 8 queued ordinary ones. */
 PARITY_MUST_CHECK int evloop_run_once(struct evloop *loop, struct perr *err);
 
 #endif

@@ -158,6 +158,55 @@ static void test_evloop_urgent_sources_come_first(void **state)
     }
 }
 
+static int served[20];
+
+static void on_counted(void *ctx, int fd, uint32_t events)
+{
+    char b;
+
+    (void)events;
+    assert_int_equal(read(fd, &b, 1), 1); /* one byte per turn: the source stays ready */
+    served[(intptr_t)ctx]++;
+}
+
+static void test_evloop_serves_busy_sources_in_turn(void **state)
+{
+    struct perr e = {0};
+    struct evloop *loop = evloop_new(&e);
+    int p[20][2], least = 1000, most = 0, served_before_removal;
+
+    (void)state;
+    memset(served, 0, sizeof(served));
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(pipe(p[i]), 0);
+        assert_int_equal(evloop_add_fd(loop, p[i][0], EPOLLIN, on_counted, (void *)(intptr_t)i, &e),
+                         0);
+        assert_int_equal(write(p[i][1], "xxxxxxxxxxxxxxxxxxxx", 20), 20);
+    }
+    /* 10 turns of 8 = 80 dispatches among 20 always-ready sources: about 4 each (sources served
+     * in the same turn rejoin the queue in epoll's order), none left out. Serving the first 8
+     * that epoll lists would give 10 to some and 0 to others. */
+    for (int turn = 0; turn < 10; turn++)
+        assert_int_equal(evloop_run_once(loop, &e), 0);
+    for (int i = 0; i < 20; i++) {
+        least = served[i] < least ? served[i] : least;
+        most = served[i] > most ? served[i] : most;
+    }
+    assert_true(least >= 3);
+    assert_true(most <= 5);
+    /* A removed source is never dispatched again, also when it was waiting in the queue. */
+    served_before_removal = served[0];
+    evloop_del_fd(loop, p[0][0]);
+    for (int turn = 0; turn < 5; turn++)
+        assert_int_equal(evloop_run_once(loop, &e), 0);
+    assert_int_equal(served[0], served_before_removal);
+    evloop_free(loop);
+    for (int i = 0; i < 20; i++) {
+        close(p[i][0]);
+        close(p[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_evloop_disarmed_timer_never_fires),
         cmocka_unit_test(test_evloop_rejects_bad_fd),
         cmocka_unit_test(test_evloop_urgent_sources_come_first),
+        cmocka_unit_test(test_evloop_serves_busy_sources_in_turn),
     };
     return cmocka_run_group_tests_name("evloop", tests, NULL, NULL);
 }
