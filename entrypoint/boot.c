@@ -7,11 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "entrypoint/channels.h"
 #include "entrypoint/credentials.h"
 #include "entrypoint/environ.h"
 #include "entrypoint/explain.h"
 #include "entrypoint/jobconfig.h"
+#include "entrypoint/secrets.h"
 #include "entrypoint/spawn.h"
+#include "lib/fetchuri.h"
 #include "lib/log.h"
 
 extern char **environ;
@@ -135,8 +138,18 @@ int boot_credentials(struct boot *b, struct perr *err)
                              err);
 }
 
+int boot_secrets(struct boot *b, struct perr *err)
+{
+    /* Before the child exists there is no refresher thread: `current` is stable to read. */
+    const struct creds *c = b->creds_served ? &b->creds->current : NULL;
+
+    return secrets_resolve(&b->env, c, b->opts.explain, b->note, sizeof(b->note), err);
+}
+
 int boot_materialize(struct boot *b, struct perr *err)
 {
+    struct channels_host host = {.index = b->hosts.index, .count = b->hosts.count};
+
     if (!b->have_spec || b->opts.explain)
         return 0;
     if (b->hosts.write_aliases) {
@@ -145,7 +158,11 @@ int boot_materialize(struct boot *b, struct perr *err)
                                 (unsigned)b->opts.peer_wait_s, err) < 0)
             return -1;
     }
-    return materialize_write(&b->mat, &b->spec, b->opts.root, err);
+    if (materialize_write(&b->mat, &b->spec, b->opts.root, err) < 0)
+        return -1;
+    return channels_download(&b->spec, b->opts.root, &host, &b->env,
+                             b->creds_served ? &b->creds->current : NULL, b->note, sizeof(b->note),
+                             err);
 }
 
 int boot_environment(struct boot *b, struct perr *err)
@@ -172,6 +189,34 @@ int boot_environment(struct boot *b, struct perr *err)
     return environ_build(&b->env, &in, &b->sm, err);
 }
 
+/* The image config with the remote layer PARITY_CONFIG_URI names laid over it. */
+static int load_runtime_config(struct boot *b, struct perr *err)
+{
+    const char *uri = envlist_get(&b->env, "PARITY_CONFIG_URI");
+    struct config_remote remote = {.uri = uri};
+    struct buf text;
+    int rc;
+
+    if (!uri || !*uri)
+        return config_load_image(&b->img, &b->env, NULL, err);
+    if (b->opts.explain && fetchuri_needs_credentials(uri)) {
+        log_warn("config", "--explain fetches no credentials, so the remote config %s is not read",
+                 uri);
+        return config_load_image(&b->img, &b->env, NULL, err);
+    }
+    buf_init(&text, CONFIG_IMAGE_MAX_BYTES);
+    rc = fetchuri_get(uri, &b->env, b->creds_served ? &b->creds->current : NULL,
+                      CONFIG_IMAGE_MAX_BYTES, &text, err);
+    if (rc < 0)
+        perr_wrap(err, "remote config (PARITY_CONFIG_URI)");
+    remote.text = text.data ? text.data : "";
+    remote.len = text.len;
+    if (rc == 0)
+        rc = config_load_image(&b->img, &b->env, &remote, err);
+    buf_cleanup(&text);
+    return rc;
+}
+
 int boot_command(struct boot *b, struct perr *err)
 {
     struct command_script script = {
@@ -183,7 +228,7 @@ int boot_command(struct boot *b, struct perr *err)
     char *from_spec[COMMAND_MAX_ARGS + 1];
     const struct jdoc *sc = b->have_spec ? b->spec.command : NULL;
 
-    if (config_load_image(&b->img, &b->env, err) < 0)
+    if (load_runtime_config(b, err) < 0)
         return -1;
     /* On EKS the launcher passes the spec's command as the container's arguments; a local run
      * without arguments takes it from the spec the same way. */
@@ -233,6 +278,7 @@ int boot_explain(struct boot *b, struct perr *err)
         .root = b->opts.root,
         .env = &b->env,
         .harden = &b->harden,
+        .config = &b->img,
     };
     struct buf files;
     int rc = 0;
@@ -301,7 +347,7 @@ int boot_spawn(struct boot *b, struct perr *err)
         log_error("spawn", "cannot run '%s': %s; check that it exists and is executable",
                   b->cmd.argv[0], strerror(fail.sys_errno));
     snprintf(b->note, sizeof(b->note), " child_pid=%ld", (long)b->child);
-    /* Only now may a thread exist: the child has been forked. A refresher that cannot start
+    /* Only now may a thread exist: the child has been started. A refresher that cannot start
      * leaves the first credentials in place; PID 1 must not fail once the child runs. */
     if (b->creds_served && credserver_start_refresher(b->creds, err) < 0)
         log_error("credentials", "%s; credentials will not be refreshed", err->msg);

@@ -9,11 +9,45 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
-/* Fields other parity-init features read (hardening); accepted here so images can carry them. */
-static const char *const known_fields[] = {
+const char *const config_fields[CONFIG_FIELD_COUNT] = {
     "train_command", "serve_command", "process_command", "user",    "capabilities",
     "no_new_privs",  "seccomp",       "umask",           "rlimits",
 };
+const char *const config_field_vars[CONFIG_FIELD_COUNT] = {
+    "PARITY_TRAIN_COMMAND", "PARITY_SERVE_COMMAND", "PARITY_PROCESS_COMMAND",
+    "PARITY_USER",          "PARITY_CAPABILITIES",  "PARITY_NO_NEW_PRIVS",
+    "PARITY_SECCOMP",       "PARITY_UMASK",         NULL,
+};
+
+static int field_index(const char *name)
+{
+    for (int i = 0; i < CONFIG_FIELD_COUNT; i++) {
+        if (strcmp(name, config_fields[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Parses one layer: a JSON object; unknown fields are logged and ignored. */
+static struct jdoc *parse_layer(const char *text, size_t len, const char *what, struct perr *err)
+{
+    struct jdoc *d = jdoc_parse(text, len, NULL, err);
+
+    if (!d) {
+        perr_wrap(err, "reading %s", what);
+        return NULL;
+    }
+    if (d->type != JDOC_OBJECT) {
+        jdoc_free(d);
+        perr_set(err, PERR_PARSE, "%s must be a JSON object", what);
+        return NULL;
+    }
+    for (size_t i = 0; i < d->count; i++) {
+        if (field_index(d->keys[i]) < 0)
+            log_warn("config", "ignoring unknown field in %s field=\"%s\"", what, d->keys[i]);
+    }
+    return d;
+}
 
 static bool is_command(const struct jdoc *v)
 {
@@ -29,6 +63,7 @@ static bool is_command(const struct jdoc *v)
 
 static int read_file(struct image_config *c, const char *path, bool must_exist, struct perr *err)
 {
+    char what[1100];
     struct buf b;
     int rc;
 
@@ -38,30 +73,64 @@ static int read_file(struct image_config *c, const char *path, bool must_exist, 
         buf_cleanup(&b);
         return 0;
     }
+    snprintf(what, sizeof(what), "image config %s", path);
     if (rc == 0) {
-        c->doc = jdoc_parse(b.data, b.len, NULL, err);
-        rc = c->doc ? 0 : perr_wrap(err, "reading image config %s", path);
+        c->doc = parse_layer(b.data, b.len, what, err);
+        rc = c->doc ? 0 : -1;
     }
     buf_cleanup(&b);
     if (rc < 0)
         return -1;
     snprintf(c->path, sizeof(c->path), "%s", path);
-    if (c->doc->type != JDOC_OBJECT)
-        return perr_set(err, PERR_PARSE, "image config %s must be a JSON object", path);
     for (size_t i = 0; i < c->doc->count; i++) {
-        bool known = false;
-        for (size_t k = 0; k < sizeof(known_fields) / sizeof(known_fields[0]); k++)
-            known = known || strcmp(c->doc->keys[i], known_fields[k]) == 0;
-        if (!known)
-            log_warn("config", "ignoring unknown field in image config file=%s field=\"%s\"", path,
-                     c->doc->keys[i]);
+        int f = field_index(c->doc->keys[i]);
+        if (f >= 0)
+            c->field_layer[f] = CONFIG_LAYER_IMAGE;
     }
     return 0;
 }
 
-static const char *const role_fields[] = {"train_command", "serve_command", "process_command"};
-static const char *const role_vars[] = {"PARITY_TRAIN_COMMAND", "PARITY_SERVE_COMMAND",
-                                        "PARITY_PROCESS_COMMAND"};
+/* Lays the remote document over the image config: each field it has replaces the image's. */
+static int apply_remote(struct image_config *c, const struct config_remote *r, struct perr *err)
+{
+    char what[1100];
+    struct jdoc *d;
+    int rc = 0;
+
+    snprintf(what, sizeof(what), "remote config %s (PARITY_CONFIG_URI)", r->uri);
+    d = parse_layer(r->text, r->len, what, err);
+    if (!d)
+        return -1;
+    if (!c->doc && !(c->doc = jdoc_new(JDOC_OBJECT, err)))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < d->count; i++) {
+        int f = field_index(d->keys[i]);
+        struct jdoc *v;
+        if (f < 0)
+            continue;
+        v = jdoc_clone(d->items[i], err);
+        rc = v ? jdoc_put(c->doc, d->keys[i], d->key_lens[i], v, err) : -1;
+        c->field_layer[f] = CONFIG_LAYER_REMOTE;
+    }
+    jdoc_free(d);
+    snprintf(c->remote_uri, sizeof(c->remote_uri), "%s", r->uri);
+    return rc;
+}
+
+static const char *layer_label(enum config_layer l)
+{
+    return l == CONFIG_LAYER_REMOTE ? "remote config" : "image config";
+}
+
+/* The file or URI of a layer. */
+static const char *layer_where(const struct image_config *c, enum config_layer l)
+{
+    return l == CONFIG_LAYER_REMOTE ? c->remote_uri : c->path;
+}
+
+/* The first three fields are the roles' commands, in enum config_role order. */
+static const char *const *const role_fields = config_fields;
+static const char *const *const role_vars = config_field_vars;
 
 /* The variable wins over the file: the image sets a default, the deployment may override it. */
 static int
@@ -82,8 +151,9 @@ load_command(struct image_config *c, const struct envlist *env, size_t role, str
         cmd = jdoc_clone(from_file, err);
         if (!cmd)
             return -1;
-        snprintf(where, sizeof(where), "%s: %s", c->path, role_fields[role]);
-        c->command_source[role] = "image config";
+        snprintf(where, sizeof(where), "%s %s: %s", layer_label(c->field_layer[role]),
+                 layer_where(c, c->field_layer[role]), role_fields[role]);
+        c->command_source[role] = layer_label(c->field_layer[role]);
     } else {
         return 0;
     }
@@ -96,16 +166,35 @@ load_command(struct image_config *c, const struct envlist *env, size_t role, str
     return 0;
 }
 
-int config_load_image(struct image_config *c, const struct envlist *env, struct perr *err)
+int config_load_image(struct image_config *c,
+                      const struct envlist *env,
+                      const struct config_remote *remote,
+                      struct perr *err)
 {
     const char *named = envlist_get(env, "PARITY_IMAGE_CONFIG");
     int rc;
 
     *c = (struct image_config){0};
     rc = read_file(c, named && *named ? named : CONFIG_IMAGE_PATH, named && *named, err);
+    if (rc == 0 && remote)
+        rc = apply_remote(c, remote, err);
     for (size_t role = 0; rc == 0 && role < 3; role++)
         rc = load_command(c, env, role, err);
     return rc;
+}
+
+const char *config_field_source(
+    const struct image_config *c, const struct envlist *env, size_t i, char *buf, size_t buf_len)
+{
+    const char *twin = config_field_vars[i] ? envlist_get(env, config_field_vars[i]) : NULL;
+
+    if (twin && *twin)
+        return config_field_vars[i];
+    if (c->field_layer[i] == CONFIG_LAYER_NONE)
+        return NULL;
+    snprintf(buf, buf_len, "%s %s", layer_label(c->field_layer[i]),
+             layer_where(c, c->field_layer[i]));
+    return buf;
 }
 
 void config_cleanup(struct image_config *c)

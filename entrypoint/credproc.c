@@ -29,7 +29,7 @@ int credproc_main(void)
                              .total_timeout_ms = 5000,
                              .idempotent = true,
                              .max_body_bytes = 64u * 1024};
-    struct http_request req = {"GET", url, headers, NULL, 0};
+    struct http_request req = {.method = "GET", .url = url, .headers = headers};
     struct http_response resp;
     struct creds c;
     struct perr err = {0};

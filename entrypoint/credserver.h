@@ -45,7 +45,8 @@ PARITY_MUST_CHECK int credserver_open(struct credserver *s,
 PARITY_MUST_CHECK int
 credserver_attach(struct credserver *s, struct evloop *loop, struct perr *err);
 
-/* Starts the refresher thread (after the child is forked: no thread may exist at the fork). */
+/* Starts the refresher thread (after the child is started: no thread may exist while it shares PID
+ * 1's memory). */
 PARITY_MUST_CHECK int credserver_start_refresher(struct credserver *s, struct perr *err);
 
 /* Closes the sockets and wipes the credentials; the refresher thread is left to end with the

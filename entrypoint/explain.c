@@ -194,6 +194,27 @@ static struct jdoc *hardening(const struct harden_plan *h, struct perr *err)
     return o;
 }
 
+/* {field: source} for every runtime setting that is set: an environment twin, the remote
+ * config or the image config. */
+static struct jdoc *
+config_sources(const struct image_config *c, const struct envlist *env, struct perr *err)
+{
+    struct jdoc *o = jdoc_new(JDOC_OBJECT, err);
+    int rc = o ? 0 : -1;
+
+    for (size_t i = 0; rc == 0 && i < CONFIG_FIELD_COUNT; i++) {
+        char buf[1200];
+        const char *src = config_field_source(c, env, i, buf, sizeof(buf));
+        if (src)
+            rc = put_str(o, config_fields[i], src, err);
+    }
+    if (rc < 0) {
+        jdoc_free(o);
+        return NULL;
+    }
+    return o;
+}
+
 int explain_print(const struct explain_input *in, struct perr *err)
 {
     struct jdoc *doc = jdoc_new(JDOC_OBJECT, err), *v;
@@ -227,6 +248,10 @@ int explain_print(const struct explain_input *in, struct perr *err)
     if (rc == 0 && in->harden) {
         v = hardening(in->harden, err);
         rc = v ? jdoc_put(doc, "hardening", 9, v, err) : -1;
+    }
+    if (rc == 0 && in->config) {
+        v = config_sources(in->config, in->env, err);
+        rc = v ? jdoc_put(doc, "config_sources", 14, v, err) : -1;
     }
     if (rc == 0) {
         v = files(in->files, err);

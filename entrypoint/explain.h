@@ -4,6 +4,7 @@
 #define PARITY_ENTRYPOINT_EXPLAIN_H
 
 #include "entrypoint/command.h"
+#include "entrypoint/config.h"
 #include "entrypoint/detect.h"
 #include "entrypoint/harden.h"
 #include "entrypoint/job.h"
@@ -19,6 +20,7 @@ struct explain_input {
     const struct envlist *env;
     const char *files; /* paths that would be written, one per line */
     const struct harden_plan *harden;
+    const struct image_config *config; /* for where each runtime setting came from, or NULL */
 };
 
 /* Writes the document to fd 1. Secret-looking values (tokens, keys, passwords) are redacted. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The hardening plan (decided before fork) and its application in the child (syscalls only). */
+/* The hardening plan (decided before spawn) and its application in the child (syscalls only). */
 #include "entrypoint/harden.h"
 
 #include <errno.h>
@@ -274,7 +274,7 @@ int harden_plan_build(struct harden_plan *p,
     if (rc == 0)
         rc = plan_no_new_privs(p, img, env, err);
     /* The kernel loads a filter only with no_new_privs or CAP_SYS_ADMIN: say so now, not after
-     * the fork. */
+     * the child starts. */
     if (rc == 0 && p->seccomp.count && !p->no_new_privs &&
         !(p->keep_caps & (1ULL << CAP_SYS_ADMIN)))
         rc = perr_set(err, PERR_USAGE,
@@ -335,8 +335,10 @@ static int apply_caps_and_user(const struct harden_plan *p)
             return HARDEN_STAGE_CAPS_BOUNDING;
     }
     if (p->set_user) {
-        if (setgroups(p->user.group_count, p->user.groups) < 0 || setgid(p->user.gid) < 0 ||
-            setuid(p->user.uid) < 0)
+        /* Raw system calls: libc's wrappers apply the change to every thread of the process,
+         * and this child still shares parity-init's memory and thread list. */
+        if (syscall(SYS_setgroups, p->user.group_count, p->user.groups) < 0 ||
+            syscall(SYS_setgid, p->user.gid) < 0 || syscall(SYS_setuid, p->user.uid) < 0)
             return HARDEN_STAGE_USER;
     }
     if (p->drop_caps) {
@@ -360,7 +362,8 @@ int harden_apply(const struct harden_plan *p)
     if (!p->enabled)
         return 0;
     for (size_t i = 0; i < p->rlimit_count; i++) {
-        if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
+        /* prlimit64 directly, for the same reason as setuid below. */
+        if (syscall(SYS_prlimit64, 0, p->rlimits[i].resource, &p->rlimits[i].limit, NULL) < 0)
             return HARDEN_STAGE_RLIMIT;
     }
     if (p->set_umask)

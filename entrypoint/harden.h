@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Shrinking what the user's code may do, between fork and exec: rlimits, umask, user and
+/* Shrinking what the user's code may do, between spawn and exec: rlimits, umask, user and
  * groups, capabilities, no_new_privs, seccomp. Everything is decided and compiled before the
- * fork; the child only makes system calls. */
+ * child starts; the child only makes system calls. */
 #ifndef PARITY_ENTRYPOINT_HARDEN_H
 #define PARITY_ENTRYPOINT_HARDEN_H
 
@@ -61,7 +61,7 @@ enum harden_stage {
 };
 
 /*
- * In the forked child, right before exec; async-signal-safe (system calls only). Order: rlimits
+ * In the child, right before exec; async-signal-safe (system calls only). Order: rlimits
  * and umask; keep capabilities across the user switch and drop the bounding set (while root
  * still may); groups, gid, uid; the capability sets and ambient set; no_new_privs; seccomp last,
  * so nothing after it needs a system call the filter may refuse. Returns 0, or the failed stage

@@ -59,7 +59,8 @@ int main(int argc, char **argv)
     if (run_phase(&b, "detect", boot_detect, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "job", boot_job, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "credentials", boot_credentials, LOG_LEVEL_INFO) < 0 ||
-        run_phase(&b, "materialize", boot_materialize, LOG_LEVEL_DEBUG) < 0 ||
+        run_phase(&b, "secrets", boot_secrets, LOG_LEVEL_INFO) < 0 ||
+        run_phase(&b, "materialize", boot_materialize, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "environment", boot_environment, LOG_LEVEL_DEBUG) < 0 ||
         run_phase(&b, "command", boot_command, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "harden", boot_harden, LOG_LEVEL_DEBUG) < 0)

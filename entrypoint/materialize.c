@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "entrypoint/job.h"
+#include "lib/fsutil.h"
 #include "lib/pyfmt.h"
 
 /* Paths under /opt/ml in the spec follow --root, like every SM_* path. */
@@ -162,25 +163,6 @@ void materialize_cleanup(struct materialized *m)
     buf_cleanup(&m->checkpointconfig);
 }
 
-static int mkdirs(const char *path, struct perr *err)
-{
-    char p[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(p))
-        return perr_set(err, PERR_LIMIT, "path too long: %s", path);
-    memcpy(p, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        p[i] = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-            return perr_sys(err, "creating %s", p);
-        p[i] = path[i];
-    }
-    return 0;
-}
-
 /* Writes through a temporary name and renames, so a reader never sees half a file. */
 static int write_file(const char *dir, const char *name, const struct buf *b, struct perr *err)
 {
@@ -247,7 +229,7 @@ void materialize_standard_dirs(const char *root)
 
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         snprintf(dir, sizeof(dir), "%s%s", root, dirs[i]);
-        (void)!mkdirs(dir, &ignored);
+        (void)!fs_mkdirs(dir, &ignored);
     }
 }
 
@@ -283,11 +265,11 @@ int materialize_write(const struct materialized *m,
 
     for (size_t i = 0; rc == 0 && i < sizeof(job_dirs) / sizeof(job_dirs[0]); i++) {
         snprintf(dir, sizeof(dir), "%s%s", root, job_dirs[i]);
-        rc = mkdirs(dir, err);
+        rc = fs_mkdirs(dir, err);
     }
     if (rc == 0 && js->checkpoint_uri) {
         ml_path(dir, sizeof(dir), root, js->checkpoint_local_path);
-        rc = mkdirs(dir, err);
+        rc = fs_mkdirs(dir, err);
     }
     snprintf(dir, sizeof(dir), "%s/input/config", root);
     if (rc == 0)
@@ -303,14 +285,9 @@ int materialize_write(const struct materialized *m,
         if (strncmp(c->uri, "file://", 7) == 0) {
             rc = link_channel(root, c, err);
         } else {
+            /* s3:// channels are filled by entrypoint/channels.c once credentials exist */
             snprintf(dir, sizeof(dir), "%s/input/data/%s", root, c->name);
-            rc = mkdirs(dir, err);
-            if (rc == 0)
-                rc = perr_set(
-                    err, PERR_USAGE,
-                    "channel %s: %s: downloading s3:// channels needs the "
-                    "S3 data plane, which this build does not have yet; use a file:// channel",
-                    c->name, c->uri);
+            rc = fs_mkdirs(dir, err);
         }
     }
     return rc;

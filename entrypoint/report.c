@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "entrypoint/signals.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 
 /* Kubernetes keeps at most 4096 bytes of a termination message. */
@@ -79,28 +80,11 @@ static void write_text(const char *path, const char *text, size_t len, int flags
     close(fd);
 }
 
-/* mkdir -p: a fresh --root, or an image without /opt/ml, still gets its failure file. */
-static void make_dirs(const char *path)
-{
-    char p[1100];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(p))
-        return;
-    memcpy(p, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] == '/' || p[i] == '\0') {
-            p[i] = '\0';
-            mkdir(p, 0755);
-            p[i] = path[i];
-        }
-    }
-}
-
 void report_write(const struct report_targets *r, const char *text)
 {
     char dir[1100];
     size_t len = strlen(text);
+    struct perr ignored = {0};
     char *slash;
 
     snprintf(dir, sizeof(dir), "%s", r->failure_path);
@@ -108,8 +92,9 @@ void report_write(const struct report_targets *r, const char *text)
     if (!slash)
         return; /* no targets yet: the failure came before the options were read */
     *slash = '\0';
+    /* a fresh --root, or an image without /opt/ml, still gets its failure file */
     if (r->create_output_dir)
-        make_dirs(dir);
+        (void)!fs_mkdirs(dir, &ignored);
     /* O_EXCL: the user's own failure file wins, as with the toolkit */
     if (access(dir, W_OK) == 0)
         write_text(r->failure_path, text, len, O_EXCL);

@@ -22,7 +22,7 @@ struct sigstate {
 PARITY_MUST_CHECK int signals_take_over(struct sigstate *st, struct perr *err);
 
 /*
- * In the forked child before exec: restores the inherited dispositions and mask.
+ * In the child before exec: restores the inherited dispositions and mask.
  * Async-signal-safe.
  */
 void signals_restore_for_child(const struct sigstate *st);

@@ -35,9 +35,10 @@ struct spawn_failure {
 };
 
 /*
- * Forks and execs the command in a new process group whose id is the child's pid. On return the
- * child exists; fail->stage is SPAWN_STAGE_NONE if exec succeeded, else the child exits 127 (not
- * found) or 126 (not runnable, or the working directory failed) and must still be reaped.
+ * Starts the command (a vfork-style clone, then exec) in a new process group whose id is the
+ * child's pid. On return the child exists; fail->stage is SPAWN_STAGE_NONE if exec succeeded, else
+ * the child exits 127 (not found) or 126 (not runnable, or the working directory failed) and must
+ * still be reaped.
  */
 PARITY_MUST_CHECK int spawn_child(const struct spawn_request *req,
                                   pid_t *pid,

@@ -102,8 +102,11 @@ static void on_signal(void *ctx, int fd, uint32_t events)
         int sig = (int)si.ssi_signo;
         if (sig == SIGCHLD)
             reap(s);
-        else if (sig == SIGPIPE && si.ssi_code == SI_KERNEL)
-            continue; /* our own write to a closed pipe, not a signal sent to the container */
+        else if (sig == SIGPIPE && (si.ssi_code == SI_KERNEL ||
+                                    (si.ssi_code == SI_USER && (pid_t)si.ssi_pid == getpid())))
+            continue; /* our own write to a closed pipe (the kernel sends it as from us), not a
+                       * signal sent to the container: forwarding it and logging that would
+                       * write again, fail again, and starve every higher-numbered signal */
         else
             forward(s, sig);
     }

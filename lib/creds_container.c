@@ -44,7 +44,7 @@ static int container_get(struct creds_provider *base, struct creds *out, struct 
     struct container_provider *p = (struct container_provider *)base;
     char token[TOKEN_MAX_BYTES], header[TOKEN_MAX_BYTES + 32];
     const char *headers[] = {"Accept: application/json", header, NULL};
-    struct http_request req = {"GET", p->url, headers, NULL, 0};
+    struct http_request req = {.method = "GET", .url = p->url, .headers = headers};
     struct http_response resp;
     int rc;
 

@@ -22,8 +22,10 @@ static int imds_call(struct imds_provider *p,
 {
     char url[1024];
     const char *headers[] = {header, NULL};
-    struct http_request req = {method, url, header ? headers : NULL, method[0] == 'P' ? "" : NULL,
-                               0};
+    struct http_request req = {.method = method,
+                               .url = url,
+                               .headers = header ? headers : NULL,
+                               .body = method[0] == 'P' ? "" : NULL};
     struct http_response resp;
     int rc;
 

@@ -7,6 +7,7 @@
 
 #include "lib/creds.h"
 #include "lib/jdoc.h"
+#include "lib/xml.h"
 
 void creds_wipe(struct creds *c)
 {
@@ -118,46 +119,6 @@ int creds_parse_json(const char *text, size_t len, struct creds *out, struct per
     if (rc < 0)
         creds_wipe(out);
     return rc;
-}
-
-/* The text of the first <tag>...</tag> inside text[0..len), entities decoded, into dst. */
-static int xml_text(const char *text, size_t len, const char *tag, char *dst, size_t cap)
-{
-    char open[64], close[64];
-    const char *a, *b, *end = text + len;
-    size_t n = 0;
-
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    a = memmem(text, len, open, strlen(open));
-    if (!a)
-        return -1;
-    a += strlen(open);
-    b = memmem(a, (size_t)(end - a), close, strlen(close));
-    if (!b)
-        return -1;
-    for (const char *p = a; p < b; p++) {
-        static const struct {
-            const char *ent;
-            char c;
-        } entities[] = {
-            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-
-        char c = *p;
-        for (size_t i = 0; c == '&' && i < sizeof(entities) / sizeof(entities[0]); i++) {
-            size_t el = strlen(entities[i].ent);
-            if ((size_t)(b - p) >= el && memcmp(p, entities[i].ent, el) == 0) {
-                c = entities[i].c;
-                p += el - 1;
-                break;
-            }
-        }
-        if (n + 1 >= cap)
-            return -2;
-        dst[n++] = c;
-    }
-    dst[n] = '\0';
-    return 0;
 }
 
 int creds_parse_sts_xml(const char *text, size_t len, struct creds *out, struct perr *err)

@@ -5,12 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char **find(const struct envlist *l, const char *name)
+/* The slot of NAME (n bytes, no NUL in them). An inline compare: this runs for every variable
+ * set while deriving SM_*, and strncmp's call cost dominated boot's profile. */
+static char **find(const struct envlist *l, const char *name, size_t n)
 {
-    size_t n = strlen(name);
-
     for (size_t i = 0; i < l->count; i++) {
-        if (strncmp(l->vars[i], name, n) == 0 && l->vars[i][n] == '=')
+        const char *v = l->vars[i];
+        size_t k = 0;
+        while (k < n && v[k] == name[k]) /* stops at v's NUL too: name has none */
+            k++;
+        if (k == n && v[k] == '=')
             return &l->vars[i];
     }
     return NULL;
@@ -44,9 +48,7 @@ put(struct envlist *l, const char *name, size_t name_len, const char *value, str
     memcpy(s, name, name_len);
     s[name_len] = '=';
     memcpy(s + name_len + 1, value, vlen + 1);
-    s[name_len] = '\0'; /* find() wants the bare name for a moment */
-    slot = find(l, s);
-    s[name_len] = '=';
+    slot = find(l, name, name_len);
     if (slot) {
         free(*slot);
         *slot = s;
@@ -94,14 +96,14 @@ int envlist_set(struct envlist *l, const char *name, const char *value, struct p
 
 int envlist_set_default(struct envlist *l, const char *name, const char *value, struct perr *err)
 {
-    if (find(l, name))
+    if (find(l, name, strlen(name)))
         return 0;
     return put(l, name, strlen(name), value, err);
 }
 
 void envlist_unset(struct envlist *l, const char *name)
 {
-    char **slot = find(l, name);
+    char **slot = find(l, name, strlen(name));
 
     if (!slot)
         return;
@@ -112,7 +114,7 @@ void envlist_unset(struct envlist *l, const char *name)
 
 const char *envlist_get(const struct envlist *l, const char *name)
 {
-    char **slot = find(l, name);
+    char **slot = find(l, name, strlen(name));
 
     return slot ? strchr(*slot, '=') + 1 : NULL;
 }

@@ -22,7 +22,8 @@ struct evloop_timer {
 };
 
 struct source {
-    int fd; /* -1 when the slot is free */
+    bool used;
+    int fd;
     evloop_fd_fn *fn;
     void *ctx;
     struct evloop_timer *timer; /* set when this source is a timer */
@@ -40,6 +41,9 @@ struct ready_queue {
 
 struct evloop {
     int epfd;
+    /* Only the first `reach` slots have ever been used: loops stop there, so the untouched
+     * rest of the table costs no page faults. */
+    size_t reach;
     struct source sources[EVLOOP_MAX_SOURCES];
     struct ready_queue ready;
 };
@@ -52,8 +56,6 @@ struct evloop *evloop_new(struct perr *err)
         perr_set(err, PERR_NOMEM, "out of memory creating the event loop");
         return NULL;
     }
-    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++)
-        loop->sources[i].fd = -1;
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epfd < 0) {
         perr_sys(err, "creating the event loop (epoll_create1)");
@@ -67,7 +69,7 @@ void evloop_free(struct evloop *loop)
 {
     if (!loop)
         return;
-    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+    for (size_t i = 0; i < loop->reach; i++) {
         struct evloop_timer *t = loop->sources[i].timer;
         if (t) {
             close(t->fd);
@@ -84,14 +86,17 @@ static struct source *add_source(struct evloop *loop, int fd, uint32_t events, s
 
     for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
         struct source *s = &loop->sources[i];
-        if (s->fd >= 0)
+        if (s->used)
             continue;
         ev.data.ptr = s;
         if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             perr_sys(err, "watching fd %d", fd);
             return NULL;
         }
+        s->used = true;
         s->fd = fd;
+        if (i >= loop->reach)
+            loop->reach = i + 1;
         s->urgent = false;
         s->queued = false;
         return s;
@@ -115,8 +120,8 @@ int evloop_add_fd(
 
 int evloop_set_urgent(struct evloop *loop, int fd, struct perr *err)
 {
-    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
-        if (loop->sources[i].fd == fd && !loop->sources[i].timer) {
+    for (size_t i = 0; i < loop->reach; i++) {
+        if (loop->sources[i].used && loop->sources[i].fd == fd && !loop->sources[i].timer) {
             loop->sources[i].urgent = true;
             return 0;
         }
@@ -126,9 +131,9 @@ int evloop_set_urgent(struct evloop *loop, int fd, struct perr *err)
 
 int evloop_set_events(struct evloop *loop, int fd, uint32_t events, struct perr *err)
 {
-    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+    for (size_t i = 0; i < loop->reach; i++) {
         struct source *s = &loop->sources[i];
-        if (s->fd == fd && !s->timer) {
+        if (s->used && s->fd == fd && !s->timer) {
             struct epoll_event ev = {.events = events, .data.ptr = s};
             if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
                 return perr_sys(err, "changing the events of fd %d", fd);
@@ -177,12 +182,12 @@ static void ready_remove(struct ready_queue *q, struct source *s)
 
 void evloop_del_fd(struct evloop *loop, int fd)
 {
-    for (size_t i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+    for (size_t i = 0; i < loop->reach; i++) {
         struct source *s = &loop->sources[i];
-        if (s->fd == fd && !s->timer) {
+        if (s->used && s->fd == fd && !s->timer) {
             epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
             ready_remove(&loop->ready, s);
-            s->fd = -1;
+            s->used = false;
             return;
         }
     }
@@ -276,7 +281,7 @@ int evloop_run_once(struct evloop *loop, struct perr *err)
     }
     for (int i = 0; i < n; i++) {
         struct source *s = evs[i].data.ptr;
-        if (s->urgent && s->fd >= 0)
+        if (s->urgent && s->used)
             dispatch(s, evs[i].events);
     }
     /* A few from the front of the queue, then back to epoll_wait, so a signal never waits

@@ -3,6 +3,7 @@
 #include "lib/http.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,22 @@ static const char *const throttle_codes[] = {
     "RequestTimeoutException",
 };
 
+static void global_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void http_global_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, global_init_once);
+}
+
 void http_response_init(struct http_response *r)
 {
     memset(r, 0, sizeof(*r));
+    r->content_length = -1;
 }
 
 void http_response_cleanup(struct http_response *r)
@@ -83,7 +97,9 @@ bool http_is_retryable(long status, const char *body)
 }
 
 struct sink {
-    struct buf *body;
+    CURL *curl;
+    struct http_response *resp;
+    const struct http_sink *stream; /* for 2xx bodies, or NULL */
     bool overflow;
 };
 
@@ -91,26 +107,66 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
     struct sink *s = ctx;
     struct perr ignored = {0};
+    long status = 0;
 
-    if (buf_append(s->body, data, size * n, &ignored) < 0) {
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (s->stream && status >= 200 && status < 300) {
+        if (!s->stream->write(s->stream->ctx, data, size * n)) {
+            s->resp->sink_failed = true;
+            return 0;
+        }
+        return size * n;
+    }
+    if (buf_append(&s->resp->body, data, size * n, &ignored) < 0) {
         s->overflow = true;
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
     }
     return size * n;
 }
 
+/* Reads the upload body from the request's fd. */
+static size_t on_upload(char *data, size_t size, size_t n, void *ctx)
+{
+    const struct http_request *req = ctx;
+    ssize_t got;
+
+    do {
+        got = read(req->body_fd, data, size * n);
+    } while (got < 0 && errno == EINTR);
+    return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+}
+
+/* The value of header `name` (lower case, with the colon) in a header line, trimmed. */
+static bool
+header_value(const char *data, size_t len, const char *name, const char **v, size_t *vlen)
+{
+    size_t nl = strlen(name), start = nl;
+
+    if (len <= nl || strncasecmp(data, name, nl) != 0)
+        return false;
+    while (start < len && data[start] == ' ')
+        start++;
+    while (len > start && (data[len - 1] == '\r' || data[len - 1] == '\n' || data[len - 1] == ' '))
+        len--;
+    *v = data + start;
+    *vlen = len - start;
+    return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
     struct http_response *r = ctx;
-    size_t len = size * n;
+    size_t len = size * n, vlen;
+    const char *v;
 
-    if (len > 5 && strncasecmp(data, "date:", 5) == 0) {
-        size_t v = 5;
-        while (v < len && data[v] == ' ')
-            v++;
-        while (len > v && (data[len - 1] == '\r' || data[len - 1] == '\n'))
-            len--;
-        snprintf(r->date, sizeof(r->date), "%.*s", (int)(len - v), data + v);
+    if (header_value(data, len, "date:", &v, &vlen))
+        snprintf(r->date, sizeof(r->date), "%.*s", (int)vlen, v);
+    else if (header_value(data, len, "etag:", &v, &vlen))
+        snprintf(r->etag, sizeof(r->etag), "%.*s", (int)vlen, v);
+    else if (header_value(data, len, "content-length:", &v, &vlen)) {
+        char num[32];
+        snprintf(num, sizeof(num), "%.*s", (int)vlen, v);
+        r->content_length = strtoll(num, NULL, 10);
     }
     return size * n;
 }
@@ -131,7 +187,7 @@ static int attempt(const struct http_request *req,
 {
     CURL *c = curl_easy_init();
     struct curl_slist *headers = NULL;
-    struct sink sink = {&resp->body, false};
+    struct sink sink = {c, resp, req->sink, false};
     const char *ca = http_ca_bundle();
     CURLcode rc;
 
@@ -143,7 +199,9 @@ static int attempt(const struct http_request *req,
     /* libcurl would add "Expect: 100-continue" to larger bodies; AWS endpoints do not need it. */
     headers = curl_slist_append(headers, "Expect:");
     buf_reset(&resp->body);
-    resp->date[0] = '\0';
+    resp->date[0] = resp->etag[0] = '\0';
+    resp->content_length = -1;
+    resp->sink_failed = false;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -159,7 +217,12 @@ static int attempt(const struct http_request *req,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-    if (req->body) {
+    if (req->body_fd > 0) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
+        curl_easy_setopt(c, CURLOPT_READDATA, req);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (req->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     } else if (strcmp(req->method, "HEAD") == 0) {
@@ -172,6 +235,8 @@ static int attempt(const struct http_request *req,
     if (sink.overflow)
         return perr_set(err, PERR_LIMIT, "%s %s: the response is larger than %zu bytes",
                         req->method, req->url, o->max_body_bytes);
+    if (resp->sink_failed)
+        return perr_set(err, PERR_IO, "%s %s: could not store the body", req->method, req->url);
     if (rc != CURLE_OK) {
         *retry = transient(rc);
         return perr_set(err, rc == CURLE_OPERATION_TIMEDOUT ? PERR_TIMEOUT : PERR_HTTP, "%s %s: %s",

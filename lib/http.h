@@ -20,20 +20,38 @@ struct http_opts {
     bool idempotent;         /* only idempotent requests are retried */
 };
 
+/* Where a successful (2xx) answer's body goes instead of http_response.body: returns false
+ * to stop the transfer (a write error). Error bodies still go to http_response.body. */
+struct http_sink {
+    bool (*write)(void *ctx, const char *data, size_t len);
+    void *ctx;
+};
+
 struct http_request {
     const char *method;
     const char *url;
     const char *const *headers; /* "Name: value" strings, NULL-terminated, or NULL */
     const void *body;
     size_t body_len;
+    int body_fd;                  /* > 0: send body_len bytes read from this fd instead */
+    const struct http_sink *sink; /* stream a 2xx body here, or NULL */
 };
 
 struct http_response {
     long status;
     struct buf body;
-    char date[64]; /* the Date header, for clock-skew correction */
-    int attempts;  /* how many tries it took */
+    char date[64];            /* the Date header, for clock-skew correction */
+    char etag[128];           /* the ETag header as sent (quotes included), or "" */
+    long long content_length; /* the Content-Length header, or -1 */
+    int attempts;             /* how many tries it took */
+    bool sink_failed;         /* the sink refused data */
 };
+
+/* A streamed request (sink or body_fd) cannot be replayed by http_do: give it max_attempts 1
+ * and resume at the caller (S3 ranges). */
+
+/* libcurl's global set-up, once: call it before the first threads that make requests. */
+void http_global_init(void);
 
 /* Prepares an empty response; http_response_cleanup frees it (safe twice). */
 void http_response_init(struct http_response *r);

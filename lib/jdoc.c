@@ -217,28 +217,44 @@ static struct jdoc *parse_string(struct parser *ps)
     return d;
 }
 
-static int push(struct parser *ps, struct jdoc *parent, struct jdoc *child, struct buf *key)
+/* Room for one more member. Capacity is implied by count (4, then doubling), so growing
+ * costs a few reallocs per container, not one per member. */
+static int grow_members(struct jdoc *d, bool with_keys, struct perr *err)
 {
-    size_t n = parent->count + 1;
-    struct jdoc **items = realloc(parent->items, n * sizeof(*items));
+    size_t n = d->count < 4 ? 4 : d->count * 2;
+    struct jdoc **items;
 
+    if (d->count != 0 && (d->count < 4 || (d->count & (d->count - 1)) != 0))
+        return 0; /* a power of two (4 or more) is full, so is 0; anything else has room */
+    if (n > SIZE_MAX / sizeof(*items))
+        return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+    items = realloc(d->items, n * sizeof(*items));
     if (!items)
-        return perr_set(ps->err, PERR_NOMEM, "out of memory parsing JSON");
-    parent->items = items;
-    if (key) {
-        char **keys = realloc(parent->keys, n * sizeof(*keys));
+        return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+    d->items = items;
+    if (with_keys) {
+        char **keys = realloc(d->keys, n * sizeof(*keys));
         size_t *lens;
         if (!keys)
-            return perr_set(ps->err, PERR_NOMEM, "out of memory parsing JSON");
-        parent->keys = keys;
-        lens = realloc(parent->key_lens, n * sizeof(*lens));
+            return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+        d->keys = keys;
+        lens = realloc(d->key_lens, n * sizeof(*lens));
         if (!lens)
-            return perr_set(ps->err, PERR_NOMEM, "out of memory parsing JSON");
-        parent->key_lens = lens;
-        lens[parent->count] = key->len;
-        keys[parent->count] = buf_steal(key);
+            return perr_set(err, PERR_NOMEM, "out of memory building JSON");
+        d->key_lens = lens;
     }
-    items[parent->count++] = child;
+    return 0;
+}
+
+static int push(struct parser *ps, struct jdoc *parent, struct jdoc *child, struct buf *key)
+{
+    if (grow_members(parent, key != NULL, ps->err) < 0)
+        return -1;
+    if (key) {
+        parent->key_lens[parent->count] = key->len;
+        parent->keys[parent->count] = buf_steal(key);
+    }
+    parent->items[parent->count++] = child;
     return 0;
 }
 
@@ -391,6 +407,21 @@ void jdoc_free(struct jdoc *d)
     free(d);
 }
 
+void jdoc_free_secret(struct jdoc *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->count; i++) {
+        if (d->keys)
+            explicit_bzero(d->keys[i], d->key_lens[i]);
+        jdoc_free_secret(d->items[i]);
+        d->items[i] = NULL;
+    }
+    if (d->text)
+        explicit_bzero(d->text, d->text_len);
+    jdoc_free(d);
+}
+
 struct jdoc *jdoc_get(const struct jdoc *obj, const char *key)
 {
     if (!obj || obj->type != JDOC_OBJECT)
@@ -450,28 +481,6 @@ struct jdoc *jdoc_new_number(const char *literal, struct perr *err)
     if (d)
         d->type = JDOC_NUMBER;
     return d;
-}
-
-static int grow_members(struct jdoc *d, bool with_keys, struct perr *err)
-{
-    size_t n = d->count + 1;
-    struct jdoc **items = realloc(d->items, n * sizeof(*items));
-
-    if (!items)
-        return perr_set(err, PERR_NOMEM, "out of memory building JSON");
-    d->items = items;
-    if (with_keys) {
-        char **keys = realloc(d->keys, n * sizeof(*keys));
-        size_t *lens;
-        if (!keys)
-            return perr_set(err, PERR_NOMEM, "out of memory building JSON");
-        d->keys = keys;
-        lens = realloc(d->key_lens, n * sizeof(*lens));
-        if (!lens)
-            return perr_set(err, PERR_NOMEM, "out of memory building JSON");
-        d->key_lens = lens;
-    }
-    return 0;
 }
 
 int jdoc_append(struct jdoc *arr, struct jdoc *item, struct perr *err)

@@ -43,6 +43,9 @@ jdoc_parse(const char *text, size_t len, const struct jdoc_opts *o, struct perr 
 /* Frees a tree; NULL is fine. */
 void jdoc_free(struct jdoc *d);
 
+/* jdoc_free for a document that holds secrets: every string, number and key is zeroed first. */
+void jdoc_free_secret(struct jdoc *d);
+
 /* The value of the last member named key (Python keeps the last duplicate), or NULL. */
 struct jdoc *jdoc_get(const struct jdoc *obj, const char *key);
 

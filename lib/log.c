@@ -201,13 +201,19 @@ static void format_json(struct line *l, enum log_level level, const char *phase,
     puts_(l, "}");
 }
 
+/* Set once the log's reader is gone (EPIPE): later lines would only fail again. */
+static volatile int log_reader_gone;
+
 void log_write(enum log_level level, const char *phase, const char *fmt, ...)
 {
     int saved = errno;
     char msg[LOG_MSG_BYTES];
     struct line l = {.len = 0};
+    ssize_t w;
     va_list ap;
 
+    if (log_reader_gone)
+        return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -221,7 +227,9 @@ void log_write(enum log_level level, const char *phase, const char *fmt, ...)
     }
     l.p[l.len++] = '\n';
     /* One write per line so it cannot interleave with the child's output mid-line. */
-    while (write(log_fd, l.p, l.len) < 0 && errno == EINTR)
+    while ((w = write(log_fd, l.p, l.len)) < 0 && errno == EINTR)
         ;
+    if (w < 0 && errno == EPIPE)
+        log_reader_gone = 1;
     errno = saved;
 }

@@ -12,10 +12,38 @@
 
 #define PYFMT_MAX_DEPTH 64
 
+/* Python's repr layout of a shortest digit string: value = 0.DIGITS x 10^decpt. */
+static void format_repr(bool negative, const char *digits, int ndig, int decpt, char out[32])
+{
+    int exp10 = decpt - 1, n = 0;
+
+    if (negative)
+        out[n++] = '-';
+    if (decpt <= -4 || decpt > 16) {
+        out[n++] = digits[0];
+        if (ndig > 1)
+            n += snprintf(out + n, (size_t)(32 - n), ".%.*s", ndig - 1, digits + 1);
+        snprintf(out + n, (size_t)(32 - n), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    } else if (decpt <= 0) {
+        n += snprintf(out + n, (size_t)(32 - n), "0.");
+        for (int i = 0; i < -decpt; i++)
+            out[n++] = '0';
+        snprintf(out + n, (size_t)(32 - n), "%.*s", ndig, digits);
+    } else if (decpt >= ndig) {
+        n += snprintf(out + n, (size_t)(32 - n), "%.*s", ndig, digits);
+        for (int i = ndig; i < decpt; i++)
+            out[n++] = '0';
+        snprintf(out + n, (size_t)(32 - n), ".0");
+    } else {
+        snprintf(out + n, (size_t)(32 - n), "%.*s.%.*s", decpt, digits, ndig - decpt,
+                 digits + decpt);
+    }
+}
+
 void pyfmt_float_repr(double v, char out[32])
 {
     char sci[40], digits[20];
-    int ndig = 0, exp10, decpt, n = 0;
+    int ndig = 0;
 
     if (isnan(v)) {
         snprintf(out, 32, "nan");
@@ -35,31 +63,78 @@ void pyfmt_float_repr(double v, char out[32])
         if (*p >= '0' && *p <= '9')
             digits[ndig++] = *p;
     }
-    exp10 = (int)strtol(strchr(sci, 'e') + 1, NULL, 10);
     while (ndig > 1 && digits[ndig - 1] == '0')
         ndig--;
-    digits[ndig] = '\0';
-    decpt = exp10 + 1;
-    if (signbit(v))
-        out[n++] = '-';
-    if (decpt <= -4 || decpt > 16) {
-        out[n++] = digits[0];
-        if (ndig > 1)
-            n += snprintf(out + n, (size_t)(32 - n), ".%s", digits + 1);
-        snprintf(out + n, (size_t)(32 - n), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-    } else if (decpt <= 0) {
-        n += snprintf(out + n, (size_t)(32 - n), "0.");
-        for (int i = 0; i < -decpt; i++)
-            out[n++] = '0';
-        snprintf(out + n, (size_t)(32 - n), "%s", digits);
-    } else if (decpt >= ndig) {
-        n += snprintf(out + n, (size_t)(32 - n), "%s", digits);
-        for (int i = ndig; i < decpt; i++)
-            out[n++] = '0';
-        snprintf(out + n, (size_t)(32 - n), ".0");
-    } else {
-        snprintf(out + n, (size_t)(32 - n), "%.*s.%s", decpt, digits, digits + decpt);
+    format_repr(signbit(v), digits, ndig, (int)strtol(strchr(sci, 'e') + 1, NULL, 10) + 1, out);
+}
+
+/*
+ * repr(float(text)) straight from a JSON number literal, without strtod and printf (most of
+ * the cost of deriving SM_*), when that is exact: a decimal of at most 15 significant digits
+ * (DBL_DIG) in the range of normal doubles reads back from its double unchanged, and no shorter
+ * decimal reads as the same double, so its own digits are the shortest repr. Returns false
+ * for anything else (more digits, subnormal or overflowing range), which takes the slow path.
+ */
+bool pyfmt_literal_repr(const char *text, char out[32])
+{
+    const char *p = text;
+    char digits[16];
+    int ndig = 0, decpt, int_digits = 0, lead_zeros_after_point = 0;
+    bool negative = *p == '-', seen_nonzero = false, in_fraction = false;
+    long e = 0;
+    int pending_zeros = 0; /* zeros seen since the last non-zero digit */
+
+    if (negative)
+        p++;
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        if (*p == '.') {
+            in_fraction = true;
+            continue;
+        }
+        if (*p == '0') {
+            if (!seen_nonzero) {
+                lead_zeros_after_point += in_fraction;
+                continue;
+            }
+            pending_zeros++;
+        } else {
+            if (ndig + pending_zeros + 1 > 15)
+                return false;
+            while (pending_zeros) {
+                digits[ndig++] = '0';
+                pending_zeros--;
+            }
+            digits[ndig++] = *p;
+            seen_nonzero = true;
+        }
+        if (!in_fraction)
+            int_digits++;
     }
+    if (*p == 'e' || *p == 'E') {
+        bool eneg = *++p == '-';
+        if (*p == '-' || *p == '+')
+            p++;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (e > 100000)
+                return false;
+            e = e * 10 + (*p - '0');
+        }
+        if (eneg)
+            e = -e;
+    }
+    if (*p)
+        return false;
+    if (!ndig) {
+        snprintf(out, 32, negative ? "-0.0" : "0.0");
+        return true;
+    }
+    /* value = 0.DIGITS x 10^exp10: integer digits count up from the first significant one,
+     * zeros right after the point count down. */
+    decpt = (int)e + (int_digits ? int_digits : -lead_zeros_after_point);
+    if (decpt < -306 || decpt > 308)
+        return false;
+    format_repr(negative, digits, ndig, decpt, out);
+    return true;
 }
 
 /* The number as Python holds it after json.loads: int text, or a float's repr. */
@@ -73,7 +148,8 @@ static int put_number(struct buf *b, const struct jdoc *v, bool json_form, struc
             return buf_append_str(b, "0", err);
         return buf_append(b, v->text, v->text_len, err);
     }
-    pyfmt_float_repr(strtod(v->text, NULL), f);
+    if (!pyfmt_literal_repr(v->text, f))
+        pyfmt_float_repr(strtod(v->text, NULL), f);
     if (json_form) {
         if (strcmp(f, "nan") == 0)
             return buf_append_str(b, "NaN", err);
@@ -86,6 +162,12 @@ static int put_number(struct buf *b, const struct jdoc *v, bool json_form, struc
 }
 
 /* A JSON string with ensure_ascii: non-ASCII as \uXXXX (surrogate pairs above the BMP). */
+/* Printable ASCII that json.dumps writes as it is. */
+static bool json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static int put_json_string(struct buf *b, const char *s, size_t len, struct perr *err)
 {
     if (buf_append(b, "\"", 1, err) < 0)
@@ -96,7 +178,12 @@ static int put_json_string(struct buf *b, const char *s, size_t len, struct perr
         size_t n = 1;
         int rc;
 
-        if (c == '"')
+        if (json_plain(c)) {
+            /* A run of printable ASCII goes in one piece: most strings are nothing else. */
+            while (i + n < len && json_plain((unsigned char)s[i + n]))
+                n++;
+            rc = buf_append(b, s + i, n, err);
+        } else if (c == '"')
             rc = buf_append(b, "\\\"", 2, err);
         else if (c == '\\')
             rc = buf_append(b, "\\\\", 2, err);
@@ -110,8 +197,6 @@ static int put_json_string(struct buf *b, const char *s, size_t len, struct perr
             rc = buf_append(b, "\\b", 2, err);
         else if (c == '\f')
             rc = buf_append(b, "\\f", 2, err);
-        else if (c >= 0x20 && c < 0x7f)
-            rc = buf_append(b, s + i, 1, err);
         else {
             n = c < 0x80 ? 1 : utf8_decode(s + i, len - i, &cp);
             if (c < 0x80)

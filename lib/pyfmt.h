@@ -14,6 +14,10 @@
 /* repr(float(text)) of a JSON number literal: "1e-05", "1000.0", "nan", "inf", "-0.0". */
 void pyfmt_float_repr(double v, char out[32]);
 
+/* The same from a JSON number literal's text, without strtod or printf, when it can be exact
+ * (at most 15 significant digits, normal range); false means use pyfmt_float_repr. */
+bool pyfmt_literal_repr(const char *text, char out[32]);
+
 /* json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True) of json.loads'd v. */
 PARITY_MUST_CHECK int pyfmt_json(struct buf *b, const struct jdoc *v, struct perr *err);
 

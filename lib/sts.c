@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/awssign.h"
 #include "lib/awstime.h"
-#include "lib/crypto.h"
 #include "lib/sigv4.h"
 
 void sts_endpoint(const struct envlist *env, const char *region, char *out, size_t out_len)
@@ -31,19 +31,6 @@ int sts_form_add(struct buf *form, const char *name, const char *value, struct p
     return rc < 0 ? -1 : sigv4_uri_encode(form, value, strlen(value), false, err);
 }
 
-/* "https://host:port/path" -> host:port and path (for the signed Host header). */
-static void split_url(const char *url, char *host, size_t host_len, char *path, size_t path_len)
-{
-    const char *h = strstr(url, "://");
-    size_t n;
-
-    h = h ? h + 3 : url;
-    n = strcspn(h, "/?");
-    snprintf(host, host_len, "%.*s", (int)n, h);
-    snprintf(path, path_len, "%s", h[n] == '/' ? h + n : "/");
-    path[strcspn(path, "?")] = '\0';
-}
-
 static int post_once(const char *url,
                      const char *form,
                      size_t form_len,
@@ -54,50 +41,31 @@ static int post_once(const char *url,
                      bool *skewed,
                      struct perr *err)
 {
-    char host[512], path[1024], date[32], hash[65], authz_header[2048];
-    char token_header[sizeof(signer->session_token) + 32], date_header[64];
-    const char *headers[6] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8"};
-    struct http_request req = {"POST", url, headers, form, form_len};
+    static const char form_type[] = "application/x-www-form-urlencoded; charset=utf-8";
+    static const char *const unsigned_headers[] = {
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    struct awssign_headers signed_headers;
+    struct http_request req = {.method = "POST",
+                               .url = url,
+                               .headers = unsigned_headers,
+                               .body = form,
+                               .body_len = form_len};
     struct http_response resp;
-    size_t nh = 1;
     int rc;
 
     *skewed = false;
     if (signer) {
-        uint8_t digest[CRYPTO_SHA256_BYTES];
-        struct buf authz;
-        awstime_amz_date(awstime_now(), date);
-        split_url(url, host, sizeof(host), path, sizeof(path));
-        crypto_sha256(form, form_len, digest);
-        crypto_hex(digest, sizeof(digest), hash);
-        struct sigv4_header sh[4] = {
-            {"content-type", "application/x-www-form-urlencoded; charset=utf-8"},
-            {"host", host},
-            {"x-amz-date", date},
-            {"x-amz-security-token", signer->session_token},
-        };
-        struct sigv4_request sr = {"POST", path, NULL, sh, signer->session_token[0] ? 4 : 3,
-                                   hash,   true};
-        struct sigv4_credentials sc = {signer->access_key_id, signer->secret_access_key,
-                                       signer->session_token[0] ? signer->session_token : NULL};
-        struct sigv4_scope scope = {date, region ? region : "us-east-1", "sts"};
-        buf_init(&authz, sizeof(authz_header) - 32);
-        if (sigv4_authorization(&sr, &sc, &scope, &authz, err) < 0) {
-            buf_cleanup(&authz);
-            return perr_wrap(err, "signing the STS request");
-        }
-        snprintf(authz_header, sizeof(authz_header), "Authorization: %s", authz.data);
-        buf_cleanup(&authz);
-        snprintf(date_header, sizeof(date_header), "X-Amz-Date: %s", date);
-        headers[nh++] = date_header;
-        headers[nh++] = authz_header;
-        if (signer->session_token[0]) {
-            snprintf(token_header, sizeof(token_header), "X-Amz-Security-Token: %s",
-                     signer->session_token);
-            headers[nh++] = token_header;
-        }
+        struct awssign_call call = {.method = "POST",
+                                    .url = url,
+                                    .content_type = form_type,
+                                    .body = form,
+                                    .body_len = form_len,
+                                    .region = region ? region : "us-east-1",
+                                    .service = "sts"};
+        if (awssign_headers(&call, signer, &signed_headers, err) < 0)
+            return -1;
+        req.headers = signed_headers.lines;
     }
-    headers[nh] = NULL;
     http_response_init(&resp);
     rc = http_do(&req, opts, &resp, err);
     /* A clock that is off fails the signature: learn the offset from the answer's Date. */
@@ -112,7 +80,7 @@ static int post_once(const char *url,
         explicit_bzero(resp.body.data, resp.body.len);
     http_response_cleanup(&resp);
     if (signer)
-        explicit_bzero(token_header, sizeof(token_header));
+        awssign_wipe(&signed_headers);
     return rc;
 }
 

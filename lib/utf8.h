@@ -13,6 +13,9 @@
  * json module produces them). */
 size_t utf8_decode(const char *s, size_t len, unsigned int *cp);
 
+/* Writes code point cp (at most U+10FFFF, not a surrogate) as UTF-8; returns 1 to 4 bytes. */
+size_t utf8_encode(unsigned int cp, char out[4]);
+
 /* Appends cp (at most U+10FFFF) encoded as UTF-8. */
 PARITY_MUST_CHECK int utf8_append(struct buf *b, unsigned int cp, struct perr *err);
 

@@ -31,16 +31,14 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from conftest import EXIT_TIMEOUT, READY_TIMEOUT, REPO_ROOT, Spawned, base_env, wait_until
+from conftest import BUCKET, EXIT_TIMEOUT, READY_TIMEOUT, SERVERS, base_env, wait_until
 
-SERVERS = REPO_ROOT / "tests" / "servers"
 CLIENTS = SERVERS / "clients"
 sys.path.insert(0, str(SERVERS))
 import common  # noqa: E402  (tests/servers/common.py: the fakes' key derivation)
 
 PY = "/usr/bin/python3"  # Debian's, with python3-boto3 (botocore 1.29)
 AWS_CLI = "/usr/bin/aws"  # Debian's awscli 2.9; the pyenv one on PATH is another program
-BUCKET = "test-bucket"
 EXIT_BOOT_FAILURE = 125
 ENDPOINT_PATH = "/parity/credentials"
 ENDPOINT_URI = re.compile(r"^http://127\.0\.0\.1:(\d+)/parity/credentials$")
@@ -93,63 +91,6 @@ class Fake:
         value = wait_until(lambda: predicate(self.records()), timeout, interval=0.05)
         assert value, f"timed out waiting for {what}; log:\n{self.log_path.read_text()[-4000:]}"
         return value
-
-
-@pytest.fixture(scope="session")
-def node_modules():
-    """The npm packages (s3rver, JS SDK) from ci/node-deps.sh, or PARITY_NODE_MODULES."""
-    given = os.environ.get("PARITY_NODE_MODULES")
-    if given:
-        return Path(given)
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node/npm not installed (ci/deps.sh installs them): no S3 fake, no JS SDK")
-    r = subprocess.run(["bash", str(REPO_ROOT / "ci" / "node-deps.sh")], capture_output=True,
-                       text=True, timeout=600)
-    if r.returncode == 3:
-        pytest.skip(f"no usable Node.js: {r.stderr.strip()}")
-    assert r.returncode == 0, f"ci/node-deps.sh failed:\n{r.stderr}"
-    return Path(r.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="session")
-def boto3_available():
-    r = subprocess.run([PY, "-c", "import boto3"], capture_output=True, timeout=EXIT_TIMEOUT)
-    if r.returncode != 0:
-        pytest.fail(f"{PY} has no boto3: apt-get install python3-boto3 (ci/deps.sh)")
-
-
-class S3:
-    def __init__(self, proc, log_path):
-        self.proc = proc
-        self.log_path = log_path
-        self.port = int(proc.wait_line(r"^ready port=(\d+)$").group(1))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def records(self, prefix):
-        """The requests whose URL mentions prefix (each test uses its own)."""
-        text = self.log_path.read_text() if self.log_path.exists() else ""
-        recs = [json.loads(line) for line in text.splitlines() if line.endswith("}")]
-        return [r for r in recs if prefix in r["url"]]
-
-
-@pytest.fixture(scope="module")
-def s3(node_modules, tmp_path_factory):
-    """One SigV4-verifying S3 for the module; tests keep apart by key prefix."""
-    work = tmp_path_factory.mktemp("s3")
-    log = work / "requests.log"
-    env = base_env({"NODE_PATH": str(node_modules)})
-    proc = Spawned(["node", SERVERS / "s3.js", "--dir", work / "data", "--log", log,
-                    "--bucket", BUCKET], env=env)
-    server = S3(proc, log)
-    yield server
-    proc.popen.terminate()
-    proc.wait(timeout=30)
-
-
-@pytest.fixture
-def prefix(request):
-    """A key prefix of this test's own in the shared bucket."""
-    return "t-" + uuid.uuid4().hex[:10]
 
 
 @pytest.fixture

@@ -157,6 +157,28 @@ def test_single_child_signals_only_the_child(init, how, sig):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("ending", ["exit", "sigterm"])
+def test_a_closed_log_reader_changes_nothing(parity_init, tmp_path, ending):
+    """parity-init's own writes to a closed stderr raise SIGPIPE at itself: that is not a signal
+    for the child (forwarding it, and logging that, used to loop forever and starve SIGCHLD and
+    SIGTERM). The child's status still comes back, and SIGTERM still works."""
+    script = "sleep 0.3; echo late >&2; exit 3" if ending == "exit" else "sleep 60"
+    p = subprocess.Popen([parity_init, "--log-level", "debug", "--", "sh", "-c", script],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"})
+    for line in p.stderr:  # up to the child's start: signals are parity-init's from then on
+        if b"spawn: done" in line:
+            break
+    p.stderr.close()  # the reader goes away
+    if ending == "sigterm":
+        p.send_signal(signal.SIGTERM)
+    try:
+        code = p.wait(timeout=60)
+    finally:
+        p.kill()
+    assert code == (3 if ending == "exit" else 128 + signal.SIGTERM), code
+
+
 def test_reaps_10000_orphans(run_init):
     r = run_init(["orphans", "10000", "--timeout", "120"], timeout=180)
     assert r.returncode == 0, r
@@ -297,6 +319,24 @@ def test_exec_failure(run_init, log_format, tmp_path, case):
     assert command in lines[0] and re.search(reason, lines[0], re.I), r
     if log_format == "json":
         assert json.loads(lines[0])["level"] == "error", r
+
+
+def test_exec_searches_path_like_execvp(run_init, tmp_path):
+    """The child searches its PATH itself (it shares PID 1's memory until exec): a match that is
+    not executable is skipped for a later one, and reported as 126 if nothing else matches."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for d in (first, second):
+        d.mkdir()
+    (first / "parity-test-cmd").write_text("#!/bin/sh\necho from-first\n")
+    (first / "parity-test-cmd").chmod(0o644)
+    (second / "parity-test-cmd").write_text("#!/bin/sh\necho from-second\n")
+    (second / "parity-test-cmd").chmod(0o755)
+    path = f"{first}:{second}:/usr/bin:/bin"
+    r = run_init(command=["parity-test-cmd"], env={"PATH": path})
+    assert r.returncode == 0 and r.out.strip() == "from-second", r
+    r = run_init(command=["parity-test-cmd"], env={"PATH": f"{first}:/usr/bin:/bin",
+                                                   "PARITY_LOG_LEVEL": "error"})
+    assert r.returncode == 126 and re.search(r"permission denied", r.err, re.I), r
 
 
 def test_exec_failure_at_default_log_level(run_init, tmp_path):

@@ -5,25 +5,22 @@
 - AssumeRoleWithWebIdentity: unsigned form POST (or GET query). WebIdentityToken must equal the
   current token (--token, or --token-file read at every request, whitespace stripped), else 400
   InvalidIdentityToken. RoleArn must equal role_arn when that is set.
-- AssumeRole: SigV4-verified with botocore's own signer: the request is rebuilt from only the
-  signed headers, the raw path and query and the raw body, its timestamp is X-Amz-Date, and
-  SigV4Auth(Credentials(ak, secret, token), "sts", region).signature() must equal the one sent
-  (else 403 SignatureDoesNotMatch). The secret is looked up in static_keys, then derived for keys
-  this family of fakes issued (common.secret_for); a temporary key also needs its own unexpired
-  X-Amz-Security-Token. Role chaining caps DurationSeconds at 3600 (400 ValidationError).
-  external_id, when set, must match ExternalId (403 AccessDenied).
+- AssumeRole: SigV4-verified with botocore's own signer (sigv4_verify.py): the request is
+  rebuilt from only the signed headers, the raw path and query and the raw body, its timestamp
+  is X-Amz-Date, and SigV4Auth(Credentials(ak, secret, token), "sts", region).signature() must
+  equal the one sent (else 403 SignatureDoesNotMatch). The secret is looked up in static_keys,
+  then derived for keys this family of fakes issued (common.secret_for); a temporary key also
+  needs its own unexpired X-Amz-Security-Token. Role chaining caps DurationSeconds at 3600
+  (400 ValidationError). external_id, when set, must match ExternalId (403 AccessDenied).
 
 Credentials live `lifetime` seconds when that is set, else DurationSeconds (default 3600).
 Errors are ErrorResponse XML. State: token, token_file, role_arn, external_id, region,
 static_keys ({ak: secret}), lifetime, faults (see common.py; a fault may name an "action").
 """
 
-import hashlib
 import re
 import sys
-import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
@@ -31,30 +28,11 @@ from xml.sax.saxutils import escape
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-
-from botocore.auth import SigV4Auth  # noqa: E402  (Debian python3-botocore)
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.compat import HTTPHeaders  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
+import sigv4_verify  # noqa: E402  (botocore's signer; Debian python3-botocore)
 
 NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 ACCOUNT = "123456789012"
-AUTH_RE = re.compile(
-    r"^AWS4-HMAC-SHA256\s+Credential=(?P<cred>[^,\s]+)\s*,\s*"
-    r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<sig>[0-9a-f]{64})\s*$")
 SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
-MAX_SKEW_S = 900
-
-
-class SignedHeadersOnly(SigV4Auth):
-    """botocore's SigV4 with its header blacklist off: the request already holds exactly the
-    headers the client signed, so all of them go into the canonical request."""
-
-    def headers_to_sign(self, request):
-        header_map = HTTPHeaders()
-        for name, value in request.headers.items():
-            header_map[name.lower()] = value
-        return header_map
 
 
 class StsError(Exception):
@@ -63,72 +41,25 @@ class StsError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def verify_sigv4(request, body, lookup_secret, want_region=None, now=None):
-    """Verifies a SigV4 header-signed STS request; returns the access key id, raises StsError.
-    lookup_secret(ak) returns the secret or None."""
-    auth = request.headers.get("Authorization")
-    if not auth:
-        raise StsError(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
-    m = AUTH_RE.match(auth)
-    if not m:
-        raise StsError(400, "IncompleteSignature", f"cannot parse Authorization: {auth[:80]}")
-    try:
-        ak, date, region, service, terminator = m.group("cred").split("/")
-    except ValueError:
-        raise StsError(400, "IncompleteSignature", "bad Credential scope") from None
-    signed = m.group("signed").split(";")
-    amz_date = request.headers.get("X-Amz-Date", "")
-    if "host" not in signed or "x-amz-date" not in signed:
-        raise StsError(400, "IncompleteSignature", "host and x-amz-date must be signed")
-    if request.headers.get("X-Amz-Security-Token") and "x-amz-security-token" not in signed:
-        raise StsError(400, "IncompleteSignature", "x-amz-security-token must be signed")
-    if signed != sorted(signed):
-        raise StsError(400, "IncompleteSignature", "SignedHeaders not sorted")
-    try:
-        stamp = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise StsError(400, "IncompleteSignature", f"bad X-Amz-Date {amz_date!r}") from None
-    if abs((now or time.time()) - stamp.timestamp()) > MAX_SKEW_S:
-        raise StsError(403, "SignatureDoesNotMatch", "Signature expired: X-Amz-Date is skewed")
-    if date != amz_date[:8] or service != "sts" or terminator != "aws4_request":
-        raise StsError(403, "SignatureDoesNotMatch", f"bad credential scope {m.group('cred')}")
-    if want_region and region != want_region:
-        raise StsError(403, "SignatureDoesNotMatch",
-                       f"credential scope region {region}, expected {want_region}")
-    content_sha = request.headers.get("X-Amz-Content-SHA256")
-    if content_sha and content_sha != hashlib.sha256(body).hexdigest():
-        raise StsError(400, "XAmzContentSHA256Mismatch", "body does not match its hash")
-    secret = lookup_secret(ak)
-    if secret is None:
-        raise StsError(403, "InvalidClientTokenId", f"unknown access key {ak}")
-    token = request.headers.get("X-Amz-Security-Token")
-    if ak.startswith("ASIA"):
-        problem = common.check_session_token(ak, token)
-        if problem == "ExpiredToken":
-            raise StsError(400, "ExpiredToken",
-                           "The security token included in the request is expired")
-        if problem:
-            raise StsError(403, "InvalidClientTokenId",
-                           "The security token included in the request is invalid")
+# sigv4_verify's problem kinds, as STS answers them.
+SIGV4_ERRORS = {"missing": (403, "MissingAuthenticationToken"),
+                "incomplete": (400, "IncompleteSignature"),
+                "signature": (403, "SignatureDoesNotMatch"),
+                "content_sha": (400, "XAmzContentSHA256Mismatch"),
+                "unknown_key": (403, "InvalidClientTokenId"),
+                "bad_token": (403, "InvalidClientTokenId"),
+                "expired_token": (400, "ExpiredToken")}
 
-    host = request.headers.get("Host", "")
-    rebuilt = AWSRequest(method=request.command, url=f"http://{host}{request.path}", data=body)
-    rebuilt.headers = HTTPHeaders()
-    for name, value in request.headers.items():
-        if name.lower() in signed:
-            rebuilt.headers[name] = value
-    missing = set(signed) - {n.lower() for n in rebuilt.headers.keys()}
-    if missing:
-        raise StsError(400, "IncompleteSignature", f"signed headers not sent: {sorted(missing)}")
-    rebuilt.context["timestamp"] = amz_date
-    signer = SignedHeadersOnly(Credentials(ak, secret, token), "sts", region)
-    want = signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)),
-                            rebuilt)
-    if want != m.group("sig"):
-        raise StsError(403, "SignatureDoesNotMatch",
-                       "The request signature we calculated does not match the signature you "
-                       "provided. Check your AWS Secret Access Key and signing method.")
-    return ak
+
+def verify_sigv4(request, body, lookup_secret, want_region=None, now=None):
+    """Verifies a SigV4 header-signed STS request (sigv4_verify.verify, service "sts"); returns
+    the access key id, raises StsError. lookup_secret(ak) returns the secret or None."""
+    try:
+        return sigv4_verify.verify(request, body, lookup_secret, "sts", want_region,
+                                   now).access_key
+    except sigv4_verify.SigV4Error as e:
+        status, code = SIGV4_ERRORS[e.kind]
+        raise StsError(status, code, e.message) from None
 
 
 def credentials_xml(fields):
@@ -198,9 +129,7 @@ class Sts(common.Fake):
     def lookup_secret(self, ak):
         with self.lock:
             table = dict(self.state.get("static_keys") or {})
-        if ak in table:
-            return table[ak]
-        return common.secret_for(ak) if common.is_ours(ak) else None
+        return sigv4_verify.lookup_secret(table, ak)
 
     def handle(self, request):
         if urlsplit(request.path).path != "/":

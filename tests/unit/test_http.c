@@ -134,7 +134,8 @@ static void test_http_retries_5xx_until_success(void **state)
     (void)state;
     start(&s, script);
     url(u, sizeof(u), &s, "/a?b=1");
-    struct http_request req = {"PUT", u, headers, "body!", 5};
+    struct http_request req = {
+        .method = "PUT", .url = u, .headers = headers, .body = "body!", .body_len = 5};
     http_response_init(&r);
     assert_int_equal(http_do(&req, &fast, &r, &e), 0);
     assert_int_equal(r.status, 200);
@@ -170,7 +171,7 @@ static void test_http_does_not_retry_unless_idempotent(void **state)
     once.idempotent = false;
     start(&s, script);
     url(u, sizeof(u), &s, "/");
-    struct http_request req = {"POST", u, NULL, "x", 1};
+    struct http_request req = {.method = "POST", .url = u, .body = "x", .body_len = 1};
     http_response_init(&r);
     assert_int_equal(http_do(&req, &once, &r, &e), 0);
     assert_int_equal(r.status, 503);
@@ -195,7 +196,7 @@ static void test_http_throttling_is_retried_then_reported(void **state)
     (void)state;
     start(&s, script);
     url(u, sizeof(u), &s, "/");
-    struct http_request req = {"GET", u, NULL, NULL, 0};
+    struct http_request req = {.method = "GET", .url = u};
     http_response_init(&r);
     assert_int_equal(http_do(&req, &fast, &r, &e), -1);
     assert_non_null(strstr(e.msg, "HTTP 429 after 3 attempts"));
@@ -224,7 +225,7 @@ static void test_http_body_limit(void **state)
     small.max_body_bytes = 10;
     start(&s, script);
     url(u, sizeof(u), &s, "/");
-    struct http_request req = {"GET", u, NULL, NULL, 0};
+    struct http_request req = {.method = "GET", .url = u};
     http_response_init(&r);
     assert_int_equal(http_do(&req, &small, &r, &e), -1);
     assert_int_equal(e.code, PERR_LIMIT);
@@ -248,7 +249,7 @@ static void test_http_timeout_and_refused(void **state)
     quick.max_attempts = 1;
     start(&s, script);
     url(u, sizeof(u), &s, "/slow");
-    struct http_request req = {"GET", u, NULL, NULL, 0};
+    struct http_request req = {.method = "GET", .url = u};
     http_response_init(&r);
     assert_int_equal(http_do(&req, &quick, &r, &e), -1);
     assert_int_equal(e.code, PERR_TIMEOUT);

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Small file-system helpers shared by the phases that write under /opt/ml. */
+#ifndef PARITY_FSUTIL_H
+#define PARITY_FSUTIL_H
+
+#include "lib/err.h"
+
+/* mkdir -p with mode 0755: the folder and its missing parents; an existing folder is fine. */
+PARITY_MUST_CHECK int fs_mkdirs(const char *path, struct perr *err);
+
+#endif

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/* S3 ListObjectsV2 and GetObject-to-file over lib/http, signed by lib/awssign. */
+#include "lib/s3.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/awssign.h"
+#include "lib/buf.h"
+#include "lib/http.h"
+#include "lib/sigv4.h"
+#include "lib/xml.h"
+
+#define S3_LIST_MAX_BYTES (8u << 20) /* one page: 1000 keys of up to 1 KiB, with XML around */
+#define S3_GET_TRIES      5
+
+int s3_parse_uri(const char *uri, char bucket[64], char key[S3_MAX_KEY + 1], struct perr *err)
+{
+    const char *b, *slash;
+    size_t blen;
+
+    if (strncmp(uri, "s3://", 5) != 0)
+        return perr_set(err, PERR_USAGE, "'%s' is not an s3:// URI", uri);
+    b = uri + 5;
+    slash = strchr(b, '/');
+    blen = slash ? (size_t)(slash - b) : strlen(b);
+    if (blen < 3 || blen > 63 || strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") < blen)
+        return perr_set(err, PERR_USAGE,
+                        "'%s': a bucket name has 3 to 63 lowercase letters, digits, '.' and '-'",
+                        uri);
+    if (slash && strlen(slash + 1) > S3_MAX_KEY)
+        return perr_set(err, PERR_USAGE, "'%s': the key is longer than %d bytes", uri, S3_MAX_KEY);
+    memcpy(bucket, b, blen);
+    bucket[blen] = '\0';
+    snprintf(key, S3_MAX_KEY + 1, "%s", slash ? slash + 1 : "");
+    return 0;
+}
+
+int s3_relative_path(const char *prefix, const char *key, const char **rel, struct perr *err)
+{
+    size_t plen = strlen(prefix);
+    const char *r = key + plen;
+
+    if (strncmp(key, prefix, plen) != 0)
+        return perr_set(err, PERR_PARSE, "key '%s' is not under the prefix '%s'", key, prefix);
+    /* The key relative to the prefix; a URI naming one object gives that object's name. */
+    if (*r == '/' && plen && prefix[plen - 1] != '/')
+        r++;
+    else if (!*r)
+        r = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
+    *rel = r;
+    if (!*r || *r == '/')
+        return perr_set(err, PERR_USAGE, "key '%s' leaves no relative path (empty or absolute)",
+                        key);
+    for (const char *seg = r; *seg;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return perr_set(err, PERR_USAGE,
+                            "key '%s' has an empty, '.' or '..' path segment, which would "
+                            "leave the channel's folder or collide",
+                            key);
+        seg += n;
+        if (*seg == '/' && !seg[1])
+            break; /* a trailing '/' (a folder marker) ends the key */
+        seg += *seg == '/';
+    }
+    return 0;
+}
+
+void s3_client_init(struct s3_client *s,
+                    const struct envlist *env,
+                    const char *region,
+                    const struct creds *c)
+{
+    const char *e = envlist_get(env, "AWS_ENDPOINT_URL_S3");
+    size_t n;
+
+    if (!e || !*e)
+        e = envlist_get(env, "AWS_ENDPOINT_URL");
+    memset(s, 0, sizeof(*s));
+    s->creds = c;
+    snprintf(s->region, sizeof(s->region), "%s", region && *region ? region : "us-east-1");
+    snprintf(s->endpoint, sizeof(s->endpoint), "%s", e ? e : "");
+    n = strlen(s->endpoint);
+    while (n && s->endpoint[n - 1] == '/')
+        s->endpoint[--n] = '\0';
+}
+
+/* The URL (key percent-encoded once) and the raw path to sign, for bucket and key. A custom
+ * endpoint and bucket names with dots use path style; AWS otherwise virtual-hosted style. */
+static int object_url(const struct s3_client *s,
+                      const char *bucket,
+                      const char *key,
+                      struct buf *url,
+                      struct buf *path,
+                      struct perr *err)
+{
+    bool path_style = s->endpoint[0] || strchr(bucket, '.');
+    int rc;
+
+    if (s->endpoint[0])
+        rc = buf_printf(url, err, "%s/%s", s->endpoint, bucket);
+    else if (path_style)
+        rc = buf_printf(url, err, "https://s3.%s.amazonaws.com/%s", s->region, bucket);
+    else
+        rc = buf_printf(url, err, "https://%s.s3.%s.amazonaws.com", bucket, s->region);
+    if (rc == 0 && path_style)
+        rc = buf_printf(path, err, "/%s", bucket);
+    if (rc == 0 && (*key || !path_style)) {
+        rc = buf_append(url, "/", 1, err);
+        if (rc == 0)
+            rc = buf_append(path, "/", 1, err);
+    }
+    if (rc == 0)
+        rc = sigv4_uri_encode(url, key, strlen(key), true, err);
+    if (rc == 0)
+        rc = buf_append_str(path, key, err);
+    return rc;
+}
+
+/* S3's XML error, or the status alone. */
+static int s3_error(const char *what, const struct http_response *r, struct perr *err)
+{
+    char code[128], message[512];
+    const char *body = r->body.data ? r->body.data : "";
+
+    if (xml_text(body, r->body.len, "Code", code, sizeof(code)) == 0) {
+        if (xml_text(body, r->body.len, "Message", message, sizeof(message)) != 0)
+            message[0] = '\0';
+        return perr_set(err, strstr(code, "AccessDenied") ? PERR_AUTH : PERR_HTTP,
+                        "%s: %s: %s (HTTP %ld)", what, code, message, r->status);
+    }
+    return perr_set(err, PERR_HTTP, "%s: HTTP %ld", what, r->status);
+}
+
+/* Sends one signed request; extra headers are sent and signed. */
+static int s3_request(const struct s3_client *s,
+                      const char *method,
+                      const char *bucket,
+                      const char *key,
+                      const char *query,
+                      const struct sigv4_header *extra,
+                      size_t extra_count,
+                      const struct http_sink *sink,
+                      const struct http_opts *opts,
+                      struct http_response *resp,
+                      struct perr *err)
+{
+    struct buf url, path;
+    struct awssign_headers h;
+    int rc;
+
+    buf_init(&url, 8192);
+    buf_init(&path, 4096);
+    rc = object_url(s, bucket, key, &url, &path, err);
+    if (rc == 0 && query)
+        rc = buf_printf(&url, err, "?%s", query);
+    if (rc == 0) {
+        /* the URL without its query: awssign reads host and nothing else from it */
+        char *q = strchr(url.data, '?');
+        struct awssign_call call = {.method = method,
+                                    .url = url.data,
+                                    .path = path.data,
+                                    .query = query,
+                                    .extra = extra,
+                                    .extra_count = extra_count,
+                                    .region = s->region,
+                                    .service = "s3",
+                                    .s3 = true};
+        if (q)
+            *q = '\0';
+        rc = awssign_headers(&call, s->creds, &h, err);
+        if (q)
+            *q = '?';
+    }
+    if (rc == 0) {
+        struct http_request req = {
+            .method = method, .url = url.data, .headers = h.lines, .sink = sink};
+        rc = http_do(&req, opts, resp, err);
+        awssign_wipe(&h);
+    }
+    buf_cleanup(&url);
+    buf_cleanup(&path);
+    return rc;
+}
+
+int s3_parse_list_page(const char *xml,
+                       size_t len,
+                       s3_list_fn *fn,
+                       void *ctx,
+                       char *token,
+                       size_t token_len,
+                       struct perr *err)
+{
+    const char *inner;
+    size_t inner_len, pos = 0;
+    char truncated[8], size[32];
+    struct s3_object *o = calloc(1, sizeof(*o));
+    int rc = 0;
+
+    if (!o)
+        return perr_set(err, PERR_NOMEM, "out of memory listing S3");
+    while (rc == 0 && xml_next(xml, len, "Contents", &pos, &inner, &inner_len)) {
+        char *end;
+        int k = xml_text(inner, inner_len, "Key", o->key, sizeof(o->key));
+        if (k < 0 || xml_text(inner, inner_len, "Size", size, sizeof(size)) < 0) {
+            rc = perr_set(err, PERR_PARSE, "an S3 listing entry without a readable Key and Size");
+            break;
+        }
+        errno = 0;
+        o->size = strtoull(size, &end, 10);
+        if (*end || end == size || errno || size[0] == '-') {
+            rc =
+                perr_set(err, PERR_PARSE, "the S3 listing gives '%s' a size of '%s'", o->key, size);
+            break;
+        }
+        if (xml_text(inner, inner_len, "ETag", o->etag, sizeof(o->etag)) < 0)
+            o->etag[0] = '\0';
+        rc = fn(ctx, o, err);
+    }
+    free(o);
+    token[0] = '\0';
+    if (rc == 0 && xml_text(xml, len, "IsTruncated", truncated, sizeof(truncated)) == 0 &&
+        strcmp(truncated, "true") == 0 &&
+        xml_text(xml, len, "NextContinuationToken", token, token_len) < 0)
+        rc = perr_set(err, PERR_PARSE, "a truncated S3 listing without a continuation token");
+    return rc;
+}
+
+int s3_list(const struct s3_client *s,
+            const char *bucket,
+            const char *prefix,
+            s3_list_fn *fn,
+            void *ctx,
+            struct perr *err)
+{
+    char token[2048] = "";
+    struct http_opts opts = {
+        .max_body_bytes = S3_LIST_MAX_BYTES, .idempotent = true, .total_timeout_ms = 60000};
+    int rc = 0;
+
+    do {
+        struct http_response resp;
+        struct buf query;
+        char what[1200];
+        buf_init(&query, 8192);
+        rc = buf_append_str(&query, token[0] ? "continuation-token=" : "", err);
+        if (rc == 0 && token[0])
+            rc = sigv4_uri_encode(&query, token, strlen(token), false, err);
+        if (rc == 0)
+            rc = buf_printf(&query, err, "%slist-type=2&prefix=", token[0] ? "&" : "");
+        if (rc == 0)
+            rc = sigv4_uri_encode(&query, prefix, strlen(prefix), false, err);
+        http_response_init(&resp);
+        if (rc == 0)
+            rc = s3_request(s, "GET", bucket, "", query.data, NULL, 0, NULL, &opts, &resp, err);
+        snprintf(what, sizeof(what), "listing s3://%s/%s", bucket, prefix);
+        if (rc == 0 && resp.status != 200)
+            rc = s3_error(what, &resp, err);
+        if (rc == 0)
+            rc = s3_parse_list_page(resp.body.data ? resp.body.data : "", resp.body.len, fn, ctx,
+                                    token, sizeof(token), err);
+        else if (err->code != PERR_HTTP && err->code != PERR_AUTH)
+            perr_wrap(err, "%s", what);
+        http_response_cleanup(&resp);
+        buf_cleanup(&query);
+    } while (rc == 0 && token[0]);
+    return rc;
+}
+
+struct file_sink {
+    int fd;
+    uint64_t written;
+    uint64_t limit;
+    bool too_long;
+};
+
+static bool write_part(void *ctx, const char *data, size_t len)
+{
+    struct file_sink *f = ctx;
+
+    if (f->written + len > f->limit) {
+        f->too_long = true; /* more than the listing said: not the object we listed */
+        return false;
+    }
+    while (len) {
+        ssize_t n = write(f->fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        f->written += (uint64_t)n;
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+int s3_get_file(const struct s3_client *s,
+                const char *bucket,
+                const struct s3_object *o,
+                const char *path,
+                struct perr *err)
+{
+    char partial[4200], range[64], what[1200];
+    struct file_sink f = {.limit = o->size};
+    struct http_sink sink = {write_part, &f};
+    /* One attempt per request: a retry resumes with a Range instead of starting over. */
+    struct http_opts opts = {.max_body_bytes = 64 * 1024,
+                             .max_attempts = 1,
+                             .idempotent = true,
+                             .total_timeout_ms = 24L * 3600 * 1000,
+                             .connect_timeout_ms = 5000};
+    int rc = -1;
+
+    snprintf(what, sizeof(what), "downloading s3://%s/%s", bucket, o->key);
+    if ((size_t)snprintf(partial, sizeof(partial), "%s.parity-partial", path) >= sizeof(partial))
+        return perr_set(err, PERR_LIMIT, "%s: the local path is too long", what);
+    f.fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f.fd < 0)
+        return perr_sys(err, "%s: creating %s", what, partial);
+    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
+        struct sigv4_header extra[2];
+        size_t n = 0;
+        struct http_response resp;
+        if (f.written) {
+            snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", f.written);
+            extra[n++] = (struct sigv4_header){"range", range};
+        }
+        if (o->etag[0] && (f.written || tries > 1))
+            extra[n++] = (struct sigv4_header){"if-match", o->etag};
+        http_response_init(&resp);
+        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, &opts, &resp, err);
+        if (rc == 0 && resp.status != 200 && resp.status != 206) {
+            rc = s3_error(what, &resp, err);
+            /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
+            if (!http_is_retryable(resp.status, resp.body.data))
+                tries = S3_GET_TRIES;
+        } else if (rc == 0 && o->etag[0] && resp.etag[0] && strcmp(resp.etag, o->etag) != 0) {
+            rc = perr_set(err, PERR_HTTP, "%s: the object changed while it was listed", what);
+            tries = S3_GET_TRIES;
+        } else if (rc < 0 && f.too_long) {
+            rc = perr_set(err, PERR_HTTP, "%s: longer than the %" PRIu64 " bytes listed", what,
+                          o->size);
+            tries = S3_GET_TRIES;
+        } else if (rc < 0 && resp.sink_failed) {
+            rc = perr_sys(err, "%s: writing %s", what, partial);
+            tries = S3_GET_TRIES;
+        }
+        http_response_cleanup(&resp);
+        if (rc == 0 && f.written == o->size)
+            break;
+        if (rc == 0)
+            rc =
+                perr_set(err, PERR_HTTP, "%s: the connection ended at byte %" PRIu64 " of %" PRIu64,
+                         what, f.written, o->size);
+        if (tries < S3_GET_TRIES) {
+            struct timespec ts = {0, 100000000L * tries};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (rc == 0 && close(f.fd) < 0)
+        rc = perr_sys(err, "%s: closing %s", what, partial);
+    else if (rc < 0)
+        close(f.fd);
+    if (rc == 0 && rename(partial, path) < 0)
+        rc = perr_sys(err, "%s: renaming %s", what, partial);
+    if (rc < 0)
+        unlink(partial);
+    return rc;
+}
