@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -413,18 +414,50 @@ def node_modules():
     return Path(r.stdout.strip().splitlines()[-1])
 
 
-class S3:
+class Fake:
+    """A running fake from tests/servers: its port, control endpoint and request log (one JSON
+    object per line)."""
+
     def __init__(self, proc, log_path):
         self.proc = proc
         self.log_path = log_path
         self.port = int(proc.wait_line(r"^ready port=(\d+)$").group(1))
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def control(self, **update):
+        req = Request(self.url + "/_control", data=json.dumps(update).encode(), method="POST",
+                      headers={"Content-Type": "application/json"})
+        with urlopen(req, timeout=READY_TIMEOUT) as resp:
+            return json.loads(resp.read())
+
+    def snapshot(self):
+        with urlopen(self.url + "/_control", timeout=READY_TIMEOUT) as resp:
+            return json.loads(resp.read())
+
+    def records(self):
+        try:
+            text = self.log_path.read_text()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
+
+    def issued(self):
+        """Every key set this fake handed out, in order."""
+        return [r["issued"] for r in self.records() if r.get("issued")]
+
+    def wait_records(self, predicate, timeout=EXIT_TIMEOUT, what="a log record"):
+        """Waits until predicate(records) holds; returns its value."""
+        value = wait_until(lambda: predicate(self.records()), timeout, interval=0.05)
+        assert value, f"timed out waiting for {what}; log:\n{self.log_path.read_text()[-4000:]}"
+        return value
+
+
+class S3(Fake):
+    """The S3 fake: like the others, but its log records carry the URL."""
+
     def records(self, prefix):
         """The requests whose URL mentions prefix (each test uses its own)."""
-        text = self.log_path.read_text() if self.log_path.exists() else ""
-        recs = [json.loads(line) for line in text.splitlines() if line.endswith("}")]
-        return [r for r in recs if prefix in r["url"]]
+        return [r for r in super().records() if prefix in r["url"]]
 
 
 @pytest.fixture(scope="module")
@@ -452,3 +485,43 @@ def boto3_available():
     r = subprocess.run(["/usr/bin/python3", "-c", "import boto3"], capture_output=True, timeout=EXIT_TIMEOUT)
     if r.returncode != 0:
         pytest.fail("/usr/bin/python3 has no boto3: apt-get install python3-boto3 (ci/deps.sh)")
+
+
+class LoopbackHTTP:
+    """A test's own HTTP handler served on 127.0.0.1 from a thread; a context manager."""
+
+    def __init__(self, handler):
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@pytest.fixture
+def fakes(spawn, tmp_path, boto3_available):
+    """start(kind, *args, cls=Fake, **state) -> a running tests/servers/KIND.py (container_creds,
+    sts, imds, awsjson) with its log in tmp_path and `state` as its --config."""
+    count = [0]
+
+    def start(kind, *args, cls=Fake, **state):
+        count[0] += 1
+        log = tmp_path / f"{kind}-{count[0]}.log"
+        argv = ["/usr/bin/python3", SERVERS / f"{kind}.py", "--log", log, *args]
+        if state:
+            argv += ["--config", json.dumps(state)]
+        proc = spawn(argv, env=base_env({"PYTHONDONTWRITEBYTECODE": "1"}))
+        return cls(proc, log)
+
+    return start

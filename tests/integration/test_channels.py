@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import BUCKET, SERVERS
+from conftest import BUCKET, SERVERS, LoopbackHTTP
 
 sys.path.insert(0, str(SERVERS))
 import common  # noqa: E402  (tests/servers/common.py: keys every fake accepts)
@@ -117,7 +117,7 @@ def test_sharded_by_s3_key_splits_objects_between_hosts(run_init, tmp_path, s3, 
     assert got[0] == names[0::2] and got[1] == names[1::2], got
 
 
-class ScriptedS3:
+class ScriptedS3(LoopbackHTTP):
     """A loopback S3 stand-in for what s3rver cannot do: keys that real S3 stores as written but
     s3rver normalises away ("a/../b"), and faults in the middle of a GET. objects maps keys to
     bodies; faults is a list of what the next object GETs do: "drop" (send half, then close),
@@ -125,8 +125,7 @@ class ScriptedS3:
     names in lower case."""
 
     def __init__(self, objects, faults=()):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
         from xml.sax.saxutils import escape
 
         contents = "".join(
@@ -177,22 +176,13 @@ class ScriptedS3:
                     return
                 self.answer(status, part, [("ETag", etag)])
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_a_dropped_download_resumes_where_it_stopped(run_init, tmp_path, keys):
     body = os.urandom(3 * 1024 * 1024)
-    fake = ScriptedS3({"data/model.bin": body}, faults=["500", "drop", "drop", None])
-    try:
+    with ScriptedS3({"data/model.bin": body}, faults=["500", "drop", "drop", None]) as fake:
         r, root = run_job(run_init, tmp_path, fake, keys, {"train": f"s3://{BUCKET}/data/"})
-    finally:
-        fake.close()
     assert r.returncode == 0, r
     got = json.loads(r.out_lines()[-1])["train"]
     assert got == {"model.bin": hashlib.sha256(body).hexdigest()}, r
@@ -205,12 +195,9 @@ def test_a_dropped_download_resumes_where_it_stopped(run_init, tmp_path, keys):
 
 
 def test_a_download_that_keeps_failing_leaves_no_partial_file(run_init, tmp_path, keys):
-    fake = ScriptedS3({"data/a.bin": b"x" * 4096}, faults=["drop"] * 10)
-    try:
+    with ScriptedS3({"data/a.bin": b"x" * 4096}, faults=["drop"] * 10) as fake:
         r, root = run_job(run_init, tmp_path, fake, keys, {"train": f"s3://{BUCKET}/data/"},
                           extra_env={"PARITY_LOG_LEVEL": "error"})
-    finally:
-        fake.close()
     assert r.returncode == EXIT_BOOT_FAILURE, r
     assert "channel train" in r.err and "a.bin" in r.err, r
     assert list((root / "input" / "data" / "train").iterdir()) == [], "no partial file is left"
@@ -218,12 +205,9 @@ def test_a_download_that_keeps_failing_leaves_no_partial_file(run_init, tmp_path
 
 @pytest.mark.parametrize("hostile", ["../escape", "a//b", "./dot", "sub/../../x", "a/./b"])
 def test_a_key_that_would_escape_stops_the_start(run_init, tmp_path, keys, hostile):
-    fake = ScriptedS3({"data/fine.csv": b"fine", "data/" + hostile: b"evil"})
-    try:
+    with ScriptedS3({"data/fine.csv": b"fine", "data/" + hostile: b"evil"}) as fake:
         r, root = run_job(run_init, tmp_path, fake, keys, {"train": f"s3://{BUCKET}/data/"},
                           extra_env={"PARITY_LOG_LEVEL": "error"})
-    finally:
-        fake.close()
     assert r.returncode == EXIT_BOOT_FAILURE, r
     assert "channel train" in r.err and hostile in r.err, r
     # refused before any download: nothing fetched or written, not even the good object

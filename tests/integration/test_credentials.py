@@ -56,60 +56,6 @@ CHAINED_ROLE_ARN = "arn:aws:iam::210987654321:role/parity-chained"
 FAIL_FAST = {"PARITY_CREDENTIALS_TIMEOUT_SECONDS": "4"}
 
 # --- fakes ---------------------------------------------------------------------------------------
-class Fake:
-    """A running fake from tests/servers: its port, control endpoint and request log."""
-
-    def __init__(self, proc, log_path):
-        self.proc = proc
-        self.log_path = log_path
-        self.port = int(proc.wait_line(r"^ready port=(\d+)$").group(1))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def control(self, **update):
-        req = Request(self.url + "/_control", data=json.dumps(update).encode(), method="POST",
-                      headers={"Content-Type": "application/json"})
-        with urlopen(req, timeout=READY_TIMEOUT) as resp:
-            return json.loads(resp.read())
-
-    def snapshot(self):
-        with urlopen(self.url + "/_control", timeout=READY_TIMEOUT) as resp:
-            return json.loads(resp.read())
-
-    def records(self):
-        try:
-            text = self.log_path.read_text()
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
-
-    def issued(self):
-        """Every key set this fake handed out, in order."""
-        return [r["issued"] for r in self.records() if r.get("issued")]
-
-    def wait_records(self, predicate, timeout=EXIT_TIMEOUT, what="a log record"):
-        """Waits until predicate(records) holds; returns its value."""
-        value = wait_until(lambda: predicate(self.records()), timeout, interval=0.05)
-        assert value, f"timed out waiting for {what}; log:\n{self.log_path.read_text()[-4000:]}"
-        return value
-
-
-@pytest.fixture
-def fakes(spawn, tmp_path, boto3_available):
-    """start(kind, *args, **state) -> Fake: kind is container_creds, sts or imds."""
-    count = [0]
-
-    def start(kind, *args, **state):
-        count[0] += 1
-        log = tmp_path / f"{kind}-{count[0]}.log"
-        argv = [PY, SERVERS / f"{kind}.py", "--log", log, *args]
-        if state:
-            argv += ["--config", json.dumps(state)]
-        proc = spawn(argv, env=base_env({"PYTHONDONTWRITEBYTECODE": "1"}))
-        return Fake(proc, log)
-
-    return start
-
-
 # --- running parity-init -------------------------------------------------------------------------
 @pytest.fixture
 def home(tmp_path):

@@ -4,7 +4,6 @@ statuses, signal forwarding, reaping, grace and reap timeouts, exec failures, op
 environment, stdio and logs. The probe (tests/helpers/probe.c) plays the child."""
 
 import json
-import os
 import re
 import signal
 import subprocess

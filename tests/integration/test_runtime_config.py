@@ -5,10 +5,12 @@ Each test runs build/parity-init (not as PID 1) on the local platform with a pri
 the child is `train`, whose command comes from whichever layer wins."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import re
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from conftest import LoopbackHTTP
 
 IMAGE = {"train_command": ["echo", "from-image"], "umask": "0022", "user": "root"}
 REMOTE = {"train_command": ["echo", "from-remote"], "umask": "0077", "not_a_field": 1}
@@ -65,7 +67,7 @@ def test_environment_wins_over_both_layers(run_init, tmp_path, layers):
     assert doc["hardening"]["umask"] == 0o027, doc
 
 
-class ConfigServer:
+class ConfigServer(LoopbackHTTP):
     """A loopback HTTP server with fixed answers per path."""
 
     def __init__(self, routes):
@@ -82,21 +84,14 @@ class ConfigServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def config_server():
-    s = ConfigServer({"/config.json": (200, json.dumps(REMOTE).encode()),
-                      "/broken.json": (200, b'{"train_command": ["echo",')})
-    yield s
-    s.close()
+    with ConfigServer({"/config.json": (200, json.dumps(REMOTE).encode()),
+                       "/broken.json": (200, b'{"train_command": ["echo",')}) as s:
+        yield s
 
 
 def test_remote_config_over_loopback_http(run_init, tmp_path, layers, config_server):
@@ -110,7 +105,6 @@ def test_remote_config_over_loopback_http(run_init, tmp_path, layers, config_ser
                                           ("/broken.json", r"remote config .*broken.json")])
 def test_a_bad_remote_config_stops_the_start(run_init, tmp_path, layers, config_server, path,
                                              reason):
-    import re
     image, _ = layers
     env = {"PARITY_IMAGE_CONFIG": str(image), "PARITY_CONFIG_URI": config_server.url + path,
            "PARITY_LOG_LEVEL": "error"}

@@ -22,11 +22,10 @@ import json
 import re
 import sys
 import uuid
-from urllib.request import Request, urlopen
 
 import pytest
 
-from conftest import EXIT_TIMEOUT, READY_TIMEOUT, SERVERS, base_env
+from conftest import EXIT_TIMEOUT, READY_TIMEOUT, SERVERS, Fake, base_env
 
 sys.path.insert(0, str(SERVERS))
 import common  # noqa: E402  (tests/servers/common.py: the fakes' key derivation)
@@ -61,32 +60,12 @@ def token(tag="v"):
 
 
 # --- the fake ------------------------------------------------------------------------------------
-class AwsJson:
-    """A running tests/servers/awsjson.py: its port, control endpoint and request log."""
-
-    def __init__(self, proc, log_path):
-        self.proc = proc
-        self.log_path = log_path
-        self.port = int(proc.wait_line(r"^ready port=(\d+)$").group(1))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def control(self, **update):
-        req = Request(self.url + "/_control", data=json.dumps(update).encode(), method="POST",
-                      headers={"Content-Type": "application/json"})
-        with urlopen(req, timeout=READY_TIMEOUT) as resp:
-            return json.loads(resp.read())
-
-    def snapshot(self):
-        with urlopen(self.url + "/_control", timeout=READY_TIMEOUT) as resp:
-            return json.loads(resp.read())
+class AwsJson(Fake):
+    """A running tests/servers/awsjson.py."""
 
     def records(self, operation=None):
-        try:
-            text = self.log_path.read_text()
-        except FileNotFoundError:
-            return []
-        recs = [json.loads(line) for line in text.splitlines() if line.endswith("}")]
-        return [r for r in recs if operation is None or r.get("operation") == operation]
+        return [r for r in super().records()
+                if operation is None or r.get("operation") == operation]
 
     def asked(self, operation):
         """The Name (GetParameter) or SecretId (GetSecretValue) of every request, in order."""
@@ -95,22 +74,18 @@ class AwsJson:
 
 
 @pytest.fixture
-def awsjson(spawn, tmp_path, boto3_available):
+def awsjson(fakes, tmp_path):
     """start(data, **state) -> AwsJson serving data (awsjson.py's --data format)."""
     count = [0]
 
     def start(data=None, **state):
-        count[0] += 1
-        log = tmp_path / f"awsjson-{count[0]}.log"
-        argv = [PY, SERVERS / "awsjson.py", "--log", log]
+        args = []
         if data is not None:
-            data_file = tmp_path / f"awsjson-{count[0]}.json"
+            count[0] += 1
+            data_file = tmp_path / f"awsjson-data-{count[0]}.json"
             data_file.write_text(json.dumps(data))
-            argv += ["--data", data_file]
-        if state:
-            argv += ["--config", json.dumps(state)]
-        proc = spawn(argv, env=base_env({"PYTHONDONTWRITEBYTECODE": "1"}))
-        return AwsJson(proc, log)
+            args = ["--data", data_file]
+        return fakes("awsjson", *args, cls=AwsJson, **state)
 
     return start
 
@@ -483,7 +458,7 @@ def test_unresolvable_reference_stops_the_boot(parity, awsjson, keys, tmp_path, 
     fake = awsjson(data, deny=[ssm_arn("/denied"), arns["denied_secret"]])
     make_ref, code = FAILURES[case]
     ref = make_ref(arns)
-    var = "PARITY_TEST_BROKEN_REF"
+    var = "TEST_BROKEN_REF"
     r = parity({**endpoints(fake), "GOOD_REF": good, var: ref, "PARITY_LOG_LEVEL": "debug"})
     text = boot_failure(r, tmp_path)
     arn = ref.split("#", 1)[0]
