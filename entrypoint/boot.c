@@ -12,6 +12,7 @@
 #include "entrypoint/environ.h"
 #include "entrypoint/explain.h"
 #include "entrypoint/jobconfig.h"
+#include "entrypoint/outputs.h"
 #include "entrypoint/secrets.h"
 #include "entrypoint/spawn.h"
 #include "lib/fetchuri.h"
@@ -354,6 +355,36 @@ int boot_spawn(struct boot *b, struct perr *err)
     return 0;
 }
 
+/* EKS and local: model.tar.gz and output.tar.gz go where SageMaker would put them. A failed
+ * upload fails a run that had succeeded (exit 1, with the reason where the platform reads it). */
+static int upload_outputs(struct boot *b, int code)
+{
+    struct perr err = {0};
+    struct creds c;
+    char note[512] = "";
+    int rc;
+
+    if (!b->have_spec || !b->spec.output)
+        return code;
+    if (b->creds_served)
+        credserver_snapshot(b->creds, &c);
+    rc = outputs_upload(&b->spec, b->opts.root, &b->env, b->creds_served ? &c : NULL, note,
+                        sizeof(note), &err);
+    creds_wipe(&c);
+    if (rc == 0) {
+        log_info("finish", "uploaded%s", note);
+        return code;
+    }
+    log_error("finish", "%s", err.msg);
+    if (code == 0) {
+        char reason[PERR_MSG_BYTES + 32];
+        snprintf(reason, sizeof(reason), "parity-init: finish: %s", err.msg);
+        report_write(&b->report, reason);
+        return 1;
+    }
+    return code;
+}
+
 int boot_finish(struct boot *b, uint64_t run_ms)
 {
     int status = b->sup.child_status;
@@ -369,7 +400,7 @@ int boot_finish(struct boot *b, uint64_t run_ms)
                             &b->sup.tail, b->cmd.argv);
         report_write(&b->report, reason);
     }
-    return code;
+    return upload_outputs(b, code);
 }
 
 void boot_cleanup(struct boot *b)

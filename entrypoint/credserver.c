@@ -161,14 +161,19 @@ static int respond(struct credserver_conn *c, int status, const char *reason, co
     return 0;
 }
 
+void credserver_snapshot(struct credserver *s, struct creds *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->current;
+    pthread_mutex_unlock(&s->mu);
+}
+
 static int credentials_body(struct credserver *s, char *body, size_t cap, int *status)
 {
     struct creds c;
     char exp[32];
 
-    pthread_mutex_lock(&s->mu);
-    c = s->current;
-    pthread_mutex_unlock(&s->mu);
+    credserver_snapshot(s, &c);
     if (c.expiry_epoch_s && now_s() >= c.expiry_epoch_s) {
         creds_wipe(&c);
         *status = 503;

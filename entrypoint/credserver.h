@@ -49,6 +49,9 @@ credserver_attach(struct credserver *s, struct evloop *loop, struct perr *err);
  * 1's memory). */
 PARITY_MUST_CHECK int credserver_start_refresher(struct credserver *s, struct perr *err);
 
+/* Copies the credentials being served (the refresher may replace them at any time). */
+void credserver_snapshot(struct credserver *s, struct creds *out);
+
 /* Closes the sockets and wipes the credentials; the refresher thread is left to end with the
  * process. Safe on a zeroed struct (listen_fd 0 is never ours: it is opened after fds 0-2). */
 void credserver_cleanup(struct credserver *s);

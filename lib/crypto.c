@@ -1,16 +1,40 @@
 /* SPDX-License-Identifier: MIT */
-/* Digests for SigV4 and tokens: OpenSSL's one-shot functions, no allocation here. */
+/* Digests for SigV4 and tokens (OpenSSL's one-shot functions), and SHA-256 of a file. */
 #include "lib/crypto.h"
 
 #include <errno.h>
 #include <sys/random.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES])
 {
     SHA256(data, len, out);
+}
+
+int crypto_sha256_fd(int fd, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+    unsigned char data[65536];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = CRYPTO_SHA256_BYTES;
+    ssize_t n;
+    int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : -1;
+
+    if (rc < 0)
+        errno = ENOMEM;
+    while (rc == 0 && (n = read(fd, data, sizeof(data))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || !EVP_DigestUpdate(ctx, data, (size_t)n))
+            rc = -1;
+    }
+    if (rc == 0 && !EVP_DigestFinal_ex(ctx, out, &len))
+        rc = -1;
+    EVP_MD_CTX_free(ctx);
+    return rc;
 }
 
 void crypto_hmac_sha256(

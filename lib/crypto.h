@@ -10,6 +10,10 @@
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
 
+/* SHA-256 of everything readable from fd (from its current offset); -1 with errno on a read
+ * error. */
+int crypto_sha256_fd(int fd, uint8_t out[CRYPTO_SHA256_BYTES]);
+
 void crypto_hmac_sha256(const void *key,
                         size_t key_len,
                         const void *data,

@@ -8,17 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/awssign.h"
 #include "lib/buf.h"
+#include "lib/crypto.h"
 #include "lib/http.h"
 #include "lib/sigv4.h"
 #include "lib/xml.h"
 
 #define S3_LIST_MAX_BYTES (8u << 20) /* one page: 1000 keys of up to 1 KiB, with XML around */
-#define S3_GET_TRIES      5
+#define S3_GET_TRIES      5          /* also for PUTs */
+#define S3_MAX_PUT        (5ULL << 30)
 
 int s3_parse_uri(const char *uri, char bucket[64], char key[S3_MAX_KEY + 1], struct perr *err)
 {
@@ -139,6 +142,13 @@ static int s3_error(const char *what, const struct http_response *r, struct perr
     return perr_set(err, PERR_HTTP, "%s: HTTP %ld", what, r->status);
 }
 
+/* A request body read from a file, with its SHA-256 for the signature. */
+struct s3_body {
+    int fd;
+    uint64_t len;
+    const char *sha256_hex;
+};
+
 /* Sends one signed request; extra headers are sent and signed. */
 static int s3_request(const struct s3_client *s,
                       const char *method,
@@ -148,6 +158,7 @@ static int s3_request(const struct s3_client *s,
                       const struct sigv4_header *extra,
                       size_t extra_count,
                       const struct http_sink *sink,
+                      const struct s3_body *body,
                       const struct http_opts *opts,
                       struct http_response *resp,
                       struct perr *err)
@@ -172,7 +183,8 @@ static int s3_request(const struct s3_client *s,
                                     .extra_count = extra_count,
                                     .region = s->region,
                                     .service = "s3",
-                                    .s3 = true};
+                                    .s3 = true,
+                                    .s3_payload_hash = body ? body->sha256_hex : NULL};
         if (q)
             *q = '\0';
         rc = awssign_headers(&call, s->creds, &h, err);
@@ -180,8 +192,12 @@ static int s3_request(const struct s3_client *s,
             *q = '?';
     }
     if (rc == 0) {
-        struct http_request req = {
-            .method = method, .url = url.data, .headers = h.lines, .sink = sink};
+        struct http_request req = {.method = method,
+                                   .url = url.data,
+                                   .headers = h.lines,
+                                   .sink = sink,
+                                   .body_fd = body ? body->fd : 0,
+                                   .body_len = body ? (size_t)body->len : 0};
         rc = http_do(&req, opts, resp, err);
         awssign_wipe(&h);
     }
@@ -259,7 +275,8 @@ int s3_list(const struct s3_client *s,
             rc = sigv4_uri_encode(&query, prefix, strlen(prefix), false, err);
         http_response_init(&resp);
         if (rc == 0)
-            rc = s3_request(s, "GET", bucket, "", query.data, NULL, 0, NULL, &opts, &resp, err);
+            rc = s3_request(s, "GET", bucket, "", query.data, NULL, 0, NULL, NULL, &opts, &resp,
+                            err);
         snprintf(what, sizeof(what), "listing s3://%s/%s", bucket, prefix);
         if (rc == 0 && resp.status != 200)
             rc = s3_error(what, &resp, err);
@@ -336,7 +353,7 @@ int s3_get_file(const struct s3_client *s,
         if (o->etag[0] && (f.written || tries > 1))
             extra[n++] = (struct sigv4_header){"if-match", o->etag};
         http_response_init(&resp);
-        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, &opts, &resp, err);
+        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, NULL, &opts, &resp, err);
         if (rc == 0 && resp.status != 200 && resp.status != 206) {
             rc = s3_error(what, &resp, err);
             /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
@@ -373,5 +390,60 @@ int s3_get_file(const struct s3_client *s,
         rc = perr_sys(err, "%s: renaming %s", what, partial);
     if (rc < 0)
         unlink(partial);
+    return rc;
+}
+
+int s3_put_file(const struct s3_client *s,
+                const char *bucket,
+                const char *key,
+                const char *path,
+                struct perr *err)
+{
+    /* A single PUT takes up to 5 GiB; it is retried from the start (the fd is rewound). */
+    struct http_opts opts = {.max_body_bytes = 64 * 1024,
+                             .max_attempts = 1,
+                             .idempotent = true,
+                             .total_timeout_ms = 24L * 3600 * 1000,
+                             .connect_timeout_ms = 5000};
+    uint8_t digest[CRYPTO_SHA256_BYTES];
+    char hash[65], what[1200];
+    struct stat st;
+    int fd, rc = -1;
+
+    snprintf(what, sizeof(what), "uploading %s to s3://%s/%s", path, bucket, key);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return perr_sys(err, "%s: opening it", what);
+    if (fstat(fd, &st) < 0 || crypto_sha256_fd(fd, digest) < 0) {
+        rc = perr_sys(err, "%s: reading it", what);
+        close(fd);
+        return rc;
+    }
+    if ((uint64_t)st.st_size > S3_MAX_PUT) {
+        close(fd);
+        return perr_set(err, PERR_LIMIT, "%s: over 5 GiB, which needs a multipart upload", what);
+    }
+    crypto_hex(digest, sizeof(digest), hash);
+    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
+        struct s3_body body = {fd, (uint64_t)st.st_size, hash};
+        struct http_response resp;
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+            rc = perr_sys(err, "%s: rewinding it", what);
+            break;
+        }
+        http_response_init(&resp);
+        rc = s3_request(s, "PUT", bucket, key, NULL, NULL, 0, NULL, &body, &opts, &resp, err);
+        bool again = rc < 0 || http_is_retryable(resp.status, resp.body.data);
+        if (rc == 0 && resp.status != 200)
+            rc = s3_error(what, &resp, err);
+        http_response_cleanup(&resp);
+        if (rc == 0 || !again)
+            break;
+        if (tries < S3_GET_TRIES) {
+            struct timespec ts = {0, 100000000L * tries};
+            nanosleep(&ts, NULL);
+        }
+    }
+    close(fd);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* S3: ListObjectsV2 with pagination, and GetObject streamed into a file with resumable
- * retries, signed with SigV4 (S3's rules). Virtual-hosted or path style, and
+/* S3: ListObjectsV2 with pagination, GetObject streamed into a file with resumable retries,
+ * PutObject from a file, signed with SigV4 (S3's rules). Virtual-hosted or path style, and
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for other endpoints. */
 #ifndef PARITY_S3_H
 #define PARITY_S3_H
@@ -64,6 +64,14 @@ PARITY_MUST_CHECK int s3_list(const struct s3_client *s,
 PARITY_MUST_CHECK int s3_get_file(const struct s3_client *s,
                                   const char *bucket,
                                   const struct s3_object *o,
+                                  const char *path,
+                                  struct perr *err);
+
+/* Uploads the file at path as one PutObject (up to 5 GiB), its SHA-256 signed, so S3 refuses a
+ * body that changed on the way. 5xx, throttling and transport errors are retried from the start. */
+PARITY_MUST_CHECK int s3_put_file(const struct s3_client *s,
+                                  const char *bucket,
+                                  const char *key,
                                   const char *path,
                                   struct perr *err);
 

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
-"""s3:// input channels on EKS and locally: parity-init lists the prefix and downloads every
-object into /opt/ml/input/data/<channel>/<key relative to the prefix>, as SageMaker does, from
-the SigV4-verifying S3 fake (tests/servers/s3.js), signed with parity-init's own credentials.
+"""The S3 data plane on EKS and locally, as SageMaker behaves: s3:// input channels listed and
+downloaded into /opt/ml/input/data/<channel>/<key relative to the prefix> before the child
+starts, and /opt/ml/model and /opt/ml/output/data packed and uploaded as model.tar.gz and
+output.tar.gz to <output>/<job>/output/ after it ends. Against the SigV4-verifying S3 fake
+(tests/servers/s3.js), signed with parity-init's own credentials, and a scripted stand-in for
+what that fake cannot do (hostile keys, dropped connections).
 
-parity-init runs on the local platform with a job config naming the channels; the child
-reports what it finds under the channel folders as JSON."""
+parity-init runs on the local platform with a job config; the child reports what it finds
+under the channel folders as JSON, or writes a model."""
 
 import hashlib
 import json
@@ -58,17 +61,20 @@ def put(client, key, body):
     return hashlib.sha256(body).hexdigest()
 
 
-def run_job(run_init, tmp_path, s3, keys, inputs, extra_env=None, host_index=None, hosts=1):
+def run_job(run_init, tmp_path, s3, keys, inputs, extra_env=None, host_index=None, hosts=1,
+            output=None, command=None):
     root = tmp_path / f"ml-{host_index or 0}"
     root.mkdir()
     spec = {"apiVersion": "parity/v1", "name": "channels-test", "inputs": inputs,
             "resources": {"instance_count": hosts}}
+    if output:
+        spec["output"] = output
     env = {"PARITY_JOB_CONFIG": json.dumps(spec), "AWS_ACCESS_KEY_ID": keys[0],
            "AWS_SECRET_ACCESS_KEY": keys[1], "AWS_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL_S3": s3.url, **(extra_env or {})}
+           "AWS_ENDPOINT_URL_S3": s3.url if s3 else "http://127.0.0.1:9", **(extra_env or {})}
     if host_index is not None:
         env["PARITY_HOST_INDEX"] = str(host_index)
-    r = run_init(command=["/usr/bin/python3", "-c", WALK, str(root / "input" / "data")],
+    r = run_init(command=command or ["/usr/bin/python3", "-c", WALK, str(root / "input" / "data")],
                  pid1=False, env=env, opts=["--platform", "local", "--root", str(root)])
     return r, root
 
@@ -234,3 +240,75 @@ def test_pipe_mode_is_refused_off_sagemaker(run_init, tmp_path, s3, keys, prefix
                    {"train": {"uri": f"s3://{BUCKET}/{prefix}/", "mode": "Pipe"}},
                    extra_env={"PARITY_LOG_LEVEL": "error"})
     assert r.returncode == EXIT_BOOT_FAILURE and "Pipe mode" in r.err, r
+
+
+# --- outputs ---------------------------------------------------------------------------------
+# The child writes a model (a nested folder, a long name, a link) and output data, then exits.
+WRITE_MODEL = r"""
+import os, sys
+m, o = os.environ["SM_MODEL_DIR"], os.environ["SM_OUTPUT_DATA_DIR"]
+os.makedirs(os.path.join(m, "sub"), exist_ok=True)
+open(os.path.join(m, "model.json"), "w").write('{"w": 3}')
+open(os.path.join(m, "sub", "weights.bin"), "wb").write(bytes(range(256)) * 4000)
+open(os.path.join(m, "n" * 120 + ".txt"), "w").write("long name")
+os.symlink("model.json", os.path.join(m, "latest"))
+open(os.path.join(o, "metrics.csv"), "w").write("epoch,loss\n1,0.5\n")
+sys.exit(int(sys.argv[1]))
+"""
+
+
+def members(data):
+    """{name: content or link target} of a .tar.gz given as bytes."""
+    import io
+    import tarfile
+
+    out = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as t:
+        for m in t.getmembers():
+            out[m.name] = (m.linkname if m.issym() else
+                           "<dir>" if m.isdir() else t.extractfile(m).read())
+    return out
+
+
+WANT_MODEL = {"model.json": b'{"w": 3}', "sub/": "<dir>", "sub/weights.bin": bytes(range(256)) * 4000,
+              "n" * 120 + ".txt": b"long name", "latest": "model.json"}
+
+
+@pytest.mark.parametrize("child_code", [0, 3])
+def test_model_and_output_archives_are_uploaded(run_init, tmp_path, s3, keys, bucket, prefix,
+                                                child_code):
+    r, _ = run_job(run_init, tmp_path, s3, keys, {}, output=f"s3://{BUCKET}/{prefix}/out/",
+                   command=["/usr/bin/python3", "-c", WRITE_MODEL, str(child_code)])
+    assert r.returncode == child_code, r
+    base = f"{prefix}/out/channels-test/output"
+    model = bucket.get_object(Bucket=BUCKET, Key=f"{base}/model.tar.gz")["Body"].read()
+    got = {k.rstrip("/") + ("/" if v == "<dir>" else ""): v for k, v in members(model).items()}
+    assert got == WANT_MODEL, sorted(got)
+    output = bucket.get_object(Bucket=BUCKET, Key=f"{base}/output.tar.gz")["Body"].read()
+    assert members(output) == {"metrics.csv": b"epoch,loss\n1,0.5\n"}
+    puts = [rec for rec in s3.records(base) if rec["method"] == "PUT"]
+    assert len(puts) == 2 and all(rec["access_key"] == keys[0] for rec in puts), puts
+    # the archives were packed beside the ML root and removed after the upload
+    assert not list(tmp_path.rglob(".parity-*")), list(tmp_path.rglob(".parity-*"))
+
+
+def test_a_local_folder_output_gets_the_same_archives(run_init, tmp_path, keys):
+    out = tmp_path / "out"
+    r, _ = run_job(run_init, tmp_path, None, keys, {}, output=f"file://{out}",
+                   command=["/usr/bin/python3", "-c", WRITE_MODEL, "0"])
+    assert r.returncode == 0, r
+    model = (out / "channels-test" / "output" / "model.tar.gz").read_bytes()
+    got = {k.rstrip("/") + ("/" if v == "<dir>" else ""): v for k, v in members(model).items()}
+    assert got == WANT_MODEL
+    assert sorted(p.name for p in (out / "channels-test" / "output").iterdir()) == \
+        ["model.tar.gz", "output.tar.gz"]
+
+
+def test_a_failed_upload_fails_a_successful_run(run_init, tmp_path, s3, keys, prefix):
+    r, root = run_job(run_init, tmp_path, s3, keys, {},
+                      output=f"s3://no-such-bucket-x/{prefix}/",
+                      command=["/usr/bin/python3", "-c", WRITE_MODEL, "0"])
+    assert r.returncode == 1, r
+    assert "NoSuchBucket" in r.err, r
+    failure = (root / "output" / "failure").read_text()
+    assert failure.startswith("parity-init: finish:") and "NoSuchBucket" in failure, failure

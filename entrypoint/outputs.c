@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* model.tar.gz and output.tar.gz at the end of a job. */
+#include "entrypoint/outputs.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/s3.h"
+#include "lib/targz.h"
+
+static const struct {
+    const char *folder; /* below ROOT */
+    const char *archive;
+} packs[] = {{"model", "model.tar.gz"}, {"output/data", "output.tar.gz"}};
+
+/* Packs ROOT/folder into path. */
+static int pack(const char *root,
+                const char *folder,
+                const char *path,
+                struct targz_stats *st,
+                struct perr *err)
+{
+    char dir[4200];
+    int fd, rc;
+
+    snprintf(dir, sizeof(dir), "%s/%s", root, folder);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return perr_sys(err, "creating %s", path);
+    rc = targz_write_dir(dir, fd, st, err);
+    if (close(fd) < 0 && rc == 0)
+        rc = perr_sys(err, "writing %s", path);
+    if (rc < 0) {
+        unlink(path);
+        return perr_wrap(err, "packing %s", dir);
+    }
+    return 0;
+}
+
+/* file:///folder: the archives land in folder/<job>/output/, renamed once complete. */
+static int
+to_folder(const char *folder, const char *job, const char *root, uint64_t *bytes, struct perr *err)
+{
+    char dir[4096], final[4200], tmp[4300];
+    struct targz_stats st;
+    int rc = 0;
+
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/output", folder, job) >= sizeof(dir))
+        return perr_set(err, PERR_LIMIT, "the output folder's path is too long");
+    if (fs_mkdirs(dir, err) < 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < sizeof(packs) / sizeof(packs[0]); i++) {
+        snprintf(final, sizeof(final), "%s/%s", dir, packs[i].archive);
+        snprintf(tmp, sizeof(tmp), "%s.parity-partial", final);
+        rc = pack(root, packs[i].folder, tmp, &st, err);
+        if (rc == 0 && rename(tmp, final) < 0) {
+            rc = perr_sys(err, "renaming %s", tmp);
+            unlink(tmp);
+        }
+        if (rc == 0)
+            *bytes += st.bytes;
+    }
+    return rc;
+}
+
+/* s3://bucket/prefix: each archive is packed next to the ML root, then uploaded. */
+static int to_s3(const char *uri,
+                 const char *job,
+                 const char *root,
+                 const struct envlist *env,
+                 const struct creds *c,
+                 uint64_t *bytes,
+                 struct perr *err)
+{
+    char bucket[64], prefix[S3_MAX_KEY + 1], key[S3_MAX_KEY + 512], tmp[4300];
+    struct s3_client s3;
+    struct targz_stats st;
+    size_t plen;
+    int rc = 0;
+
+    if (s3_parse_uri(uri, bucket, prefix, err) < 0)
+        return -1;
+    if (!c)
+        return perr_set(err, PERR_AUTH,
+                        "the output %s is on S3, but parity-init has no AWS "
+                        "credentials",
+                        uri);
+    s3_client_init(&s3, env, envlist_get(env, "AWS_REGION"), c);
+    plen = strlen(prefix);
+    while (plen && prefix[plen - 1] == '/')
+        prefix[--plen] = '\0';
+    for (size_t i = 0; rc == 0 && i < sizeof(packs) / sizeof(packs[0]); i++) {
+        snprintf(key, sizeof(key), "%s%s%s/output/%s", prefix, plen ? "/" : "", job,
+                 packs[i].archive);
+        snprintf(tmp, sizeof(tmp), "%s/output/.parity-%s", root, packs[i].archive);
+        rc = pack(root, packs[i].folder, tmp, &st, err);
+        if (rc == 0)
+            rc = s3_put_file(&s3, bucket, key, tmp, err);
+        if (rc == 0)
+            *bytes += st.bytes;
+        unlink(tmp);
+    }
+    return rc;
+}
+
+int outputs_upload(const struct jobspec *js,
+                   const char *root,
+                   const struct envlist *env,
+                   const struct creds *c,
+                   char *note,
+                   size_t note_len,
+                   struct perr *err)
+{
+    uint64_t bytes = 0;
+    int rc;
+
+    if (!js->output)
+        return 0;
+    if (strncmp(js->output, "file://", 7) == 0)
+        rc = to_folder(js->output + 7, js->name, root, &bytes, err);
+    else
+        rc = to_s3(js->output, js->name, root, env, c, &bytes, err);
+    if (rc < 0)
+        return perr_wrap(err, "output %s", js->output);
+    snprintf(note, note_len, " output=\"%s/%s/output/\" bytes=%" PRIu64, js->output, js->name,
+             bytes);
+    return 0;
+}
