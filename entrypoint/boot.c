@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "entrypoint/archives.h"
 #include "entrypoint/channels.h"
 #include "entrypoint/credentials.h"
 #include "entrypoint/environ.h"
@@ -16,6 +18,7 @@
 #include "entrypoint/secrets.h"
 #include "entrypoint/spawn.h"
 #include "lib/fetchuri.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 
 extern char **environ;
@@ -161,9 +164,47 @@ int boot_materialize(struct boot *b, struct perr *err)
     }
     if (materialize_write(&b->mat, &b->spec, b->opts.root, err) < 0)
         return -1;
-    return channels_download(&b->spec, b->opts.root, &host, &b->env,
-                             b->creds_served ? &b->creds->current : NULL, b->note, sizeof(b->note),
-                             err);
+    if (channels_download(&b->spec, b->opts.root, &host, &b->env,
+                          b->creds_served ? &b->creds->current : NULL, b->note, sizeof(b->note),
+                          err) < 0)
+        return -1;
+    /* Serving: the model artifact, extracted where SageMaker hosting puts it. */
+    if (b->role == ROLE_SERVE && b->spec.model) {
+        char dir[1100], note[128];
+        snprintf(dir, sizeof(dir), "%s/model", b->opts.root);
+        if (archives_extract_uri(b->spec.model, dir, b->opts.root, &b->env,
+                                 b->creds_served ? &b->creds->current : NULL, note, sizeof(note),
+                                 err) < 0)
+            return perr_wrap(err, "model %s", b->spec.model);
+        log_info("materialize", "model extracted into %s%s", dir, note);
+    }
+    return 0;
+}
+
+int boot_code(struct boot *b, struct perr *err)
+{
+    const char *src = envlist_get(&b->env, "SM_MODULE_DIR");
+    const char *dir = b->sm.code_dir;
+    struct stat st;
+
+    if (b->opts.explain || !src || !dir ||
+        !(strncmp(src, "s3://", 5) == 0 || strncmp(src, "file://", 7) == 0 || src[0] == '/'))
+        return 0;
+    if (!archives_dir_is_empty(dir)) {
+        snprintf(b->note, sizeof(b->note), " code=\"%s\" (not empty: kept)", dir);
+        return 0;
+    }
+    if (src[0] == '/' && stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+        log_warn("code", "sagemaker_submit_directory %s is a folder; mount it at %s instead", src,
+                 dir);
+        return 0;
+    }
+    if (fs_mkdirs(dir, err) < 0 || archives_extract_uri(src, dir, b->opts.root, &b->env,
+                                                        b->creds_served ? &b->creds->current : NULL,
+                                                        b->note, sizeof(b->note), err) < 0)
+        return perr_wrap(err, "sagemaker_submit_directory %s", src);
+    log_info("code", "%s extracted into %s", src, dir);
+    return 0;
 }
 
 int boot_environment(struct boot *b, struct perr *err)

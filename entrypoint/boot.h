@@ -59,7 +59,7 @@ struct boot {
 typedef int boot_phase_fn(struct boot *b, struct perr *err);
 
 boot_phase_fn boot_options, boot_detect, boot_job, boot_credentials, boot_secrets, boot_materialize,
-    boot_environment, boot_command, boot_harden, boot_explain, boot_prepare, boot_spawn;
+    boot_environment, boot_code, boot_command, boot_harden, boot_explain, boot_prepare, boot_spawn;
 
 /* Logs the child's end, writes the failure reason when it failed, returns the exit status. */
 int boot_finish(struct boot *b, uint64_t run_ms);

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
         run_phase(&b, "secrets", boot_secrets, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "materialize", boot_materialize, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "environment", boot_environment, LOG_LEVEL_DEBUG) < 0 ||
+        run_phase(&b, "code", boot_code, LOG_LEVEL_DEBUG) < 0 ||
         run_phase(&b, "command", boot_command, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "harden", boot_harden, LOG_LEVEL_DEBUG) < 0)
         goto out;

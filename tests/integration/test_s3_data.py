@@ -62,11 +62,11 @@ def put(client, key, body):
 
 
 def run_job(run_init, tmp_path, s3, keys, inputs, extra_env=None, host_index=None, hosts=1,
-            output=None, command=None):
+            output=None, command=None, **spec_fields):
     root = tmp_path / f"ml-{host_index or 0}"
     root.mkdir()
     spec = {"apiVersion": "parity/v1", "name": "channels-test", "inputs": inputs,
-            "resources": {"instance_count": hosts}}
+            "resources": {"instance_count": hosts}, **spec_fields}
     if output:
         spec["output"] = output
     env = {"PARITY_JOB_CONFIG": json.dumps(spec), "AWS_ACCESS_KEY_ID": keys[0],
@@ -312,3 +312,85 @@ def test_a_failed_upload_fails_a_successful_run(run_init, tmp_path, s3, keys, pr
     assert "NoSuchBucket" in r.err, r
     failure = (root / "output" / "failure").read_text()
     assert failure.startswith("parity-init: finish:") and "NoSuchBucket" in failure, failure
+
+
+# --- archives the job names: the model to serve, script mode's source -----------------------
+def targz(entries):
+    """A .tar.gz (pax format) of (name, bytes) files, ("name/", None) folders and
+    ("name", "->target") symbolic links."""
+    import io
+    import tarfile
+
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w:gz", format=tarfile.PAX_FORMAT) as t:
+        for name, data in entries:
+            ti = tarfile.TarInfo(name.rstrip("/"))
+            if data is None:
+                ti.type = tarfile.DIRTYPE
+                t.addfile(ti)
+            elif isinstance(data, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, data[2:]
+                t.addfile(ti)
+            else:
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+    return b.getvalue()
+
+
+LIST_MODEL = r"""
+import os, json, sys
+m = sys.argv[1]
+print(json.dumps(sorted(os.path.relpath(os.path.join(d, n), m)
+                        for d, ds, ns in os.walk(m) for n in ds + ns)))
+"""
+
+
+def test_the_model_to_serve_is_extracted_into_the_model_dir(run_init, tmp_path, s3, keys,
+                                                            bucket, prefix):
+    bucket.put_object(Bucket=BUCKET, Key=f"{prefix}/model.tar.gz",
+                      Body=targz([("model.json", b"{}"), ("code/", None),
+                                  ("code/inference.py", b"print(1)"), ("latest", "->model.json")]))
+    r, root = run_job(run_init, tmp_path, s3, keys, {}, role="serve",
+                      model=f"s3://{BUCKET}/{prefix}/model.tar.gz",
+                      command=["/usr/bin/python3", "-c", LIST_MODEL,
+                               str(tmp_path / "ml-0" / "model")])
+    assert r.returncode == 0, r
+    assert json.loads(r.out_lines()[-1]) == ["code", "code/inference.py", "latest", "model.json"]
+    assert "model extracted" in r.err and "entries=4" in r.err, r
+    assert not list(root.rglob(".parity-*")), "the downloaded archive is removed"
+
+
+def test_script_mode_source_comes_from_the_submit_directory(run_init, tmp_path, s3, keys,
+                                                            bucket, prefix):
+    script = b"import os, sys; print('hello from', os.path.basename(sys.argv[0]), sys.argv[1:])"
+    bucket.put_object(Bucket=BUCKET, Key=f"{prefix}/sourcedir.tar.gz",
+                      Body=targz([("train.py", script), ("lib/", None), ("lib/util.py", b"")]))
+    r, root = run_job(run_init, tmp_path, s3, keys, {},
+                      hyperparameters={"sagemaker_program": "train.py",
+                                       "sagemaker_submit_directory":
+                                           f"s3://{BUCKET}/{prefix}/sourcedir.tar.gz",
+                                       "epochs": 3},
+                      command=["train"])
+    assert r.returncode == 0, r
+    assert r.out_lines()[-1] == "hello from train.py ['--epochs', '3']", r
+    assert (root / "code" / "lib" / "util.py").exists()
+
+
+@pytest.mark.parametrize("entries, reason", [
+    ([("ok.py", b""), ("../evil.py", b"x")], "'..' segment"),
+    ([("/etc/evil.py", b"x")], "absolute"),
+    ([("up", "->../../outside")], "outside the destination"),
+    ([("d/", None), ("alias", "->d"), ("alias/evil.py", b"x")], "through a link"),
+])
+def test_a_hostile_source_archive_stops_the_start(run_init, tmp_path, s3, keys, bucket, prefix,
+                                                   entries, reason):
+    bucket.put_object(Bucket=BUCKET, Key=f"{prefix}/sourcedir.tar.gz", Body=targz(entries))
+    r, root = run_job(run_init, tmp_path, s3, keys, {},
+                      hyperparameters={"sagemaker_program": "ok.py",
+                                       "sagemaker_submit_directory":
+                                           f"s3://{BUCKET}/{prefix}/sourcedir.tar.gz"},
+                      command=["train"], extra_env={"PARITY_LOG_LEVEL": "error"})
+    assert r.returncode == EXIT_BOOT_FAILURE, r
+    assert reason in r.err and "sagemaker_submit_directory" in r.err, r
+    assert not (root / "evil.py").exists() and not (root / "code" / "d" / "evil.py").exists()
+    assert not (tmp_path / "evil.py").exists()

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* model.tar.gz and sourcedir.tar.gz: fetch, then extract safely. */
+#include "entrypoint/archives.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/s3.h"
+#include "lib/untar.h"
+
+struct find_key {
+    const char *key;
+    struct s3_object found;
+    bool hit;
+};
+
+static int exact_key(void *ctx, const struct s3_object *o, struct perr *err)
+{
+    struct find_key *f = ctx;
+
+    (void)err;
+    if (!f->hit && strcmp(o->key, f->key) == 0) {
+        f->found = *o;
+        f->hit = true;
+    }
+    return 0;
+}
+
+/* Downloads s3://bucket/key to path (its size and ETag from a listing of the key). */
+static int download(const char *uri,
+                    const char *path,
+                    const struct envlist *env,
+                    const struct creds *c,
+                    struct perr *err)
+{
+    char bucket[64], key[S3_MAX_KEY + 1];
+    struct find_key f;
+    struct s3_client s3;
+
+    if (!c)
+        return perr_set(err, PERR_AUTH, "%s is on S3, but parity-init has no AWS credentials", uri);
+    if (s3_parse_uri(uri, bucket, key, err) < 0)
+        return -1;
+    f = (struct find_key){.key = key};
+    s3_client_init(&s3, env, envlist_get(env, "AWS_REGION"), c);
+    if (s3_list(&s3, bucket, key, exact_key, &f, err) < 0)
+        return -1;
+    if (!f.hit)
+        return perr_set(err, PERR_USAGE, "%s: no such object", uri);
+    return s3_get_file(&s3, bucket, &f.found, path, err);
+}
+
+int archives_extract_uri(const char *uri,
+                         const char *dest,
+                         const char *scratch,
+                         const struct envlist *env,
+                         const struct creds *c,
+                         char *note,
+                         size_t note_len,
+                         struct perr *err)
+{
+    char local[4200];
+    struct untar_stats st;
+    bool fetched = strncmp(uri, "s3://", 5) == 0;
+    int fd, rc;
+
+    if (fetched) {
+        if ((size_t)snprintf(local, sizeof(local), "%s/.parity-archive.tar.gz", scratch) >=
+            sizeof(local))
+            return perr_set(err, PERR_LIMIT, "the scratch path is too long");
+        if (download(uri, local, env, c, err) < 0)
+            return -1;
+    } else if (strncmp(uri, "file://", 7) == 0 || uri[0] == '/') {
+        snprintf(local, sizeof(local), "%s", uri[0] == '/' ? uri : uri + 7);
+    } else {
+        return perr_set(err, PERR_USAGE, "%s: an archive must be s3://, file:// or a path", uri);
+    }
+    fd = open(local, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = perr_sys(err, "opening %s", local);
+    } else {
+        rc = untar_gz(fd, dest, NULL, &st, err);
+        close(fd);
+        if (rc < 0)
+            perr_wrap(err, "extracting %s into %s", uri, dest);
+    }
+    if (fetched)
+        unlink(local);
+    if (rc == 0)
+        snprintf(note, note_len, " entries=%" PRIu64 " bytes=%" PRIu64, st.entries, st.bytes);
+    return rc;
+}
+
+bool archives_dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    bool empty = true;
+
+    if (!d)
+        return true;
+    while (empty && (de = readdir(d)))
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    return empty;
+}
