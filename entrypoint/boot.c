@@ -187,7 +187,8 @@ int boot_code(struct boot *b, struct perr *err)
     const char *dir = b->sm.code_dir;
     struct stat st;
 
-    if (b->opts.explain || !src || !dir ||
+    /* Without a submit directory the toolkit's module_dir is the code folder itself. */
+    if (b->opts.explain || !src || !dir || strcmp(src, dir) == 0 ||
         !(strncmp(src, "s3://", 5) == 0 || strncmp(src, "file://", 7) == 0 || src[0] == '/'))
         return 0;
     if (!archives_dir_is_empty(dir)) {

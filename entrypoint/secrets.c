@@ -22,8 +22,9 @@ static void note_name(char *names, size_t len, const char *name)
     snprintf(names + used, len - used, "%s%s", used ? "," : "", name);
 }
 
-/* Finds the references; the list is taken first because resolving edits env. */
-static int collect(struct envlist *env, struct pending *refs, size_t *count, struct perr *err)
+/* Finds the references; the list is taken first because resolving edits env. Most
+ * environments hold none, so nothing is allocated until one turns up. */
+static int collect(struct envlist *env, struct pending **refs, size_t *count, struct perr *err)
 {
     char *const *vars = envlist_array(env);
 
@@ -32,9 +33,10 @@ static int collect(struct envlist *env, struct pending *refs, size_t *count, str
         const char *eq = strchr(vars[i], '=');
         struct secretref ref;
         struct perr perr = {0};
+        struct pending *grown;
         /* PARITY_* are parity-init's own settings: PARITY_CONFIG_URI names its document by ARN */
-        if (!eq || (size_t)(eq - vars[i]) >= sizeof(refs[0].name) ||
-            strncmp(vars[i], "PARITY_", 7) == 0)
+        if (!eq || (size_t)(eq - vars[i]) >= sizeof((*refs)->name) ||
+            strncmp(vars[i], "PARITY_", 7) == 0 || strncmp(eq + 1, "arn:", 4) != 0)
             continue;
         if (secretref_parse(eq + 1, &ref, &perr) < 0)
             return perr_set(err, PERR_USAGE,
@@ -45,8 +47,12 @@ static int collect(struct envlist *env, struct pending *refs, size_t *count, str
         if (*count == SECRETS_MAX_REFS)
             return perr_set(err, PERR_LIMIT, "more than %d secret references in the environment",
                             SECRETS_MAX_REFS);
-        snprintf(refs[*count].name, sizeof(refs[0].name), "%.*s", (int)(eq - vars[i]), vars[i]);
-        refs[(*count)++].ref = ref;
+        grown = realloc(*refs, (*count + 1) * sizeof(**refs));
+        if (!grown)
+            return perr_set(err, PERR_NOMEM, "out of memory listing secret references");
+        *refs = grown;
+        snprintf(grown[*count].name, sizeof(grown[0].name), "%.*s", (int)(eq - vars[i]), vars[i]);
+        grown[(*count)++].ref = ref;
     }
     return 0;
 }
@@ -59,7 +65,7 @@ int secrets_resolve(struct envlist *env,
                     struct perr *err)
 {
     const char *mode = envlist_get(env, "PARITY_SECRETS");
-    struct pending *refs;
+    struct pending *refs = NULL;
     char names[256] = "";
     size_t count;
     int rc = 0;
@@ -70,10 +76,7 @@ int secrets_resolve(struct envlist *env,
     }
     if (mode && *mode && strcmp(mode, "on") != 0)
         return perr_set(err, PERR_USAGE, "PARITY_SECRETS must be on or off, not '%s'", mode);
-    refs = calloc(SECRETS_MAX_REFS, sizeof(*refs));
-    if (!refs)
-        return perr_set(err, PERR_NOMEM, "out of memory listing secret references");
-    rc = collect(env, refs, &count, err);
+    rc = collect(env, &refs, &count, err);
     for (size_t i = 0; rc == 0 && !explain && i < count; i++) {
         const struct secretref *ref = &refs[i].ref;
         char endpoint[1024], code[128] = "";
@@ -104,7 +107,6 @@ int secrets_resolve(struct envlist *env,
         snprintf(note, note_len, " resolved=%zu vars=\"%s\"", count, names);
     else if (rc == 0)
         snprintf(note, note_len, " resolved=0");
-    explicit_bzero(refs, SECRETS_MAX_REFS * sizeof(*refs));
-    free(refs);
+    free(refs); /* ARNs and names: nothing secret to wipe */
     return rc;
 }
