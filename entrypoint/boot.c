@@ -185,6 +185,8 @@ int boot_code(struct boot *b, struct perr *err)
 {
     const char *src = envlist_get(&b->env, "SM_MODULE_DIR");
     const char *dir = b->sm.code_dir;
+    bool sagemaker = b->det.platform <= PLATFORM_SAGEMAKER_HOSTING;
+    struct perr why = {0};
     struct stat st;
 
     /* Without a submit directory the toolkit's module_dir is the code folder itself. */
@@ -200,12 +202,21 @@ int boot_code(struct boot *b, struct perr *err)
                  dir);
         return 0;
     }
-    if (fs_mkdirs(dir, err) < 0 || archives_extract_uri(src, dir, b->opts.root, &b->env,
-                                                        b->creds_served ? &b->creds->current : NULL,
-                                                        b->note, sizeof(b->note), err) < 0)
-        return perr_wrap(err, "sagemaker_submit_directory %s", src);
-    log_info("code", "%s extracted into %s", src, dir);
-    return 0;
+    if (fs_mkdirs(dir, &why) == 0 &&
+        archives_extract_uri(src, dir, b->opts.root, &b->env,
+                             b->creds_served ? &b->creds->current : NULL, b->note, sizeof(b->note),
+                             &why) == 0) {
+        log_info("code", "%s extracted into %s", src, dir);
+        return 0;
+    }
+    /* On EKS and locally the job asked for it: no code, no start. On SageMaker the toolkit's
+     * download is parity-init's extra; the image may hold the code itself, so it warns. */
+    if (sagemaker) {
+        log_warn("code", "sagemaker_submit_directory %s not extracted: %s", src, why.msg);
+        return 0;
+    }
+    *err = why;
+    return perr_wrap(err, "sagemaker_submit_directory %s", src);
 }
 
 int boot_environment(struct boot *b, struct perr *err)

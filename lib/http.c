@@ -189,6 +189,7 @@ static int attempt(const struct http_request *req,
     struct curl_slist *headers = NULL;
     struct sink sink = {c, resp, req->sink, false};
     const char *ca = http_ca_bundle();
+    char detail[CURL_ERROR_SIZE] = "";
     CURLcode rc;
 
     *retry = false;
@@ -206,9 +207,14 @@ static int attempt(const struct http_request *req,
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* PID 1 owns the signals; threads resolve */
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
+    if (o->stall_timeout_ms > 0) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (o->stall_timeout_ms + 999) / 1000);
+    }
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca)
@@ -239,8 +245,9 @@ static int attempt(const struct http_request *req,
         return perr_set(err, PERR_IO, "%s %s: could not store the body", req->method, req->url);
     if (rc != CURLE_OK) {
         *retry = transient(rc);
+        /* libcurl's own words say more than its code ("Operation too slow", the host) */
         return perr_set(err, rc == CURLE_OPERATION_TIMEDOUT ? PERR_TIMEOUT : PERR_HTTP, "%s %s: %s",
-                        req->method, req->url, curl_easy_strerror(rc));
+                        req->method, req->url, detail[0] ? detail : curl_easy_strerror(rc));
     }
     *retry = http_is_retryable(resp->status, resp->body.data);
     return 0;

@@ -18,6 +18,8 @@ struct http_opts {
     long backoff_base_ms;    /* 0: 100 */
     long backoff_cap_ms;     /* 0: 20000 */
     bool idempotent;         /* only idempotent requests are retried */
+    long stall_timeout_ms;   /* > 0: a transfer that moves no byte this long fails (for long
+                                streams, whose total timeout cannot catch a stalled peer) */
 };
 
 /* Where a successful (2xx) answer's body goes instead of http_response.body: returns false

@@ -22,6 +22,7 @@
 #define S3_LIST_MAX_BYTES (8u << 20) /* one page: 1000 keys of up to 1 KiB, with XML around */
 #define S3_GET_TRIES      5          /* also for PUTs */
 #define S3_MAX_PUT        (5ULL << 30)
+#define S3_STALL_MS       60000 /* no byte for a minute: drop the connection and resume */
 
 int s3_parse_uri(const char *uri, char bucket[64], char key[S3_MAX_KEY + 1], struct perr *err)
 {
@@ -333,6 +334,7 @@ int s3_get_file(const struct s3_client *s,
                              .max_attempts = 1,
                              .idempotent = true,
                              .total_timeout_ms = 24L * 3600 * 1000,
+                             .stall_timeout_ms = S3_STALL_MS,
                              .connect_timeout_ms = 5000};
     int rc = -1;
 
@@ -404,6 +406,7 @@ int s3_put_file(const struct s3_client *s,
                              .max_attempts = 1,
                              .idempotent = true,
                              .total_timeout_ms = 24L * 3600 * 1000,
+                             .stall_timeout_ms = S3_STALL_MS,
                              .connect_timeout_ms = 5000};
     uint8_t digest[CRYPTO_SHA256_BYTES];
     char hash[65], what[1200];

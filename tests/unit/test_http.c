@@ -265,6 +265,32 @@ static void test_http_timeout_and_refused(void **state)
     http_response_cleanup(&r);
 }
 
+/* A peer that stops sending is dropped after the stall timeout, long before the total one. */
+static void test_http_stall_timeout(void **state)
+{
+    static const char *const script[] = {HANG, NULL};
+    struct http_opts stream = fast;
+    struct server s;
+    struct http_response r;
+    struct perr e = {0};
+    char u[128];
+
+    (void)state;
+    stream.total_timeout_ms = 600000;
+    stream.stall_timeout_ms = 1000;
+    stream.max_attempts = 1;
+    start(&s, script);
+    url(u, sizeof(u), &s, "/stalled");
+    struct http_request req = {.method = "GET", .url = u};
+    http_response_init(&r);
+    assert_int_equal(http_do(&req, &stream, &r, &e), -1);
+    assert_int_equal(e.code, PERR_TIMEOUT);
+    assert_non_null(strstr(e.msg, "too slow")); /* the stall, not the 10-minute limit */
+    http_response_cleanup(&r);
+    stop(&s);
+    unlink(s.seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_http_throttling_is_retried_then_reported),
         cmocka_unit_test(test_http_body_limit),
         cmocka_unit_test(test_http_timeout_and_refused),
+        cmocka_unit_test(test_http_stall_timeout),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
