@@ -292,6 +292,15 @@ int s3_list(const struct s3_client *s,
     return rc;
 }
 
+/* Object transfers: long, streamed, one attempt per request (s3_get_file resumes, s3_put_file
+ * starts over), and dropped when no byte moves for a minute. */
+static const struct http_opts transfer_opts = {.max_body_bytes = 64 * 1024,
+                                               .max_attempts = 1,
+                                               .idempotent = true,
+                                               .total_timeout_ms = 24L * 3600 * 1000,
+                                               .stall_timeout_ms = S3_STALL_MS,
+                                               .connect_timeout_ms = 5000};
+
 struct file_sink {
     int fd;
     uint64_t written;
@@ -329,13 +338,6 @@ int s3_get_file(const struct s3_client *s,
     char partial[4200], range[64], what[1200];
     struct file_sink f = {.limit = o->size};
     struct http_sink sink = {write_part, &f};
-    /* One attempt per request: a retry resumes with a Range instead of starting over. */
-    struct http_opts opts = {.max_body_bytes = 64 * 1024,
-                             .max_attempts = 1,
-                             .idempotent = true,
-                             .total_timeout_ms = 24L * 3600 * 1000,
-                             .stall_timeout_ms = S3_STALL_MS,
-                             .connect_timeout_ms = 5000};
     int rc = -1;
 
     snprintf(what, sizeof(what), "downloading s3://%s/%s", bucket, o->key);
@@ -355,7 +357,8 @@ int s3_get_file(const struct s3_client *s,
         if (o->etag[0] && (f.written || tries > 1))
             extra[n++] = (struct sigv4_header){"if-match", o->etag};
         http_response_init(&resp);
-        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, NULL, &opts, &resp, err);
+        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, NULL, &transfer_opts,
+                        &resp, err);
         if (rc == 0 && resp.status != 200 && resp.status != 206) {
             rc = s3_error(what, &resp, err);
             /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
@@ -401,13 +404,7 @@ int s3_put_file(const struct s3_client *s,
                 const char *path,
                 struct perr *err)
 {
-    /* A single PUT takes up to 5 GiB; it is retried from the start (the fd is rewound). */
-    struct http_opts opts = {.max_body_bytes = 64 * 1024,
-                             .max_attempts = 1,
-                             .idempotent = true,
-                             .total_timeout_ms = 24L * 3600 * 1000,
-                             .stall_timeout_ms = S3_STALL_MS,
-                             .connect_timeout_ms = 5000};
+    /* A single PUT takes up to 5 GiB. */
     uint8_t digest[CRYPTO_SHA256_BYTES];
     char hash[65], what[1200];
     struct stat st;
@@ -435,7 +432,8 @@ int s3_put_file(const struct s3_client *s,
             break;
         }
         http_response_init(&resp);
-        rc = s3_request(s, "PUT", bucket, key, NULL, NULL, 0, NULL, &body, &opts, &resp, err);
+        rc = s3_request(s, "PUT", bucket, key, NULL, NULL, 0, NULL, &body, &transfer_opts, &resp,
+                        err);
         bool again = rc < 0 || http_is_retryable(resp.status, resp.body.data);
         if (rc == 0 && resp.status != 200)
             rc = s3_error(what, &resp, err);
