@@ -17,9 +17,13 @@ struct pending {
 /* Appends ",NAME" to the note while it fits (names only: values never reach a log). */
 static void note_name(char *names, size_t len, const char *name)
 {
-    size_t used = strlen(names);
+    size_t used = strlen(names), n = strlen(name);
 
-    snprintf(names + used, len - used, "%s%s", used ? "," : "", name);
+    if (used + 1 + n >= len)
+        return; /* the log line names as many as fit */
+    if (used)
+        names[used++] = ',';
+    memcpy(names + used, name, n + 1);
 }
 
 /* Finds the references; the list is taken first because resolving edits env. Most
