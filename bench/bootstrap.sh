@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-export PARITY_INIT=${PARITY_INIT:-build/parity-init}
-[[ -x $PARITY_INIT ]] || make build/parity-init
 BENCH_NAME=bench/bootstrap.sh
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+export PARITY_INIT=${PARITY_INIT:-build/parity-init}
+ensure_built PARITY_INIT
 ensure_installed /usr/bin/tini=tini /usr/bin/python3=python3
 export RUNS=${RUNS:-300} WARMUP=${WARMUP:-20} SEED=${SEED:-1} TARGET_RATIO=${TARGET_RATIO:-1.3}
 export OUT=${OUT:-bench/results/bootstrap.json}

@@ -34,16 +34,7 @@ source bench/lib.sh
 
 # Binaries under test, built if they are the default paths and missing.
 export PARITY_INIT=${PARITY_INIT:-build/parity-init} PROBE=${PROBE:-build/probe}
-for v in PARITY_INIT PROBE; do
-    f=${!v}
-    if [[ ! -x $f ]]; then
-        case $f in
-        build/parity-init | build/probe) make "$f" ;;
-        *) die "$v=$f is not an executable file" ;;
-        esac
-        [[ -x $f ]] || die "$f is missing after make $f"
-    fi
-done
+ensure_built PARITY_INIT PROBE
 
 # Debian's wrk and nginx (and python3, taskset), installed once if missing.
 ensure_installed /usr/bin/wrk=wrk /usr/sbin/nginx=nginx /usr/bin/python3=python3 \

@@ -24,3 +24,18 @@ ensure_installed() {
         [[ -x $f ]] || die "$f is still missing after apt-get install"
     done
 }
+
+# ensure_built VAR...: each VAR names a binary under test (build/parity-init, build/probe by
+# default); make builds a default path that is missing, any other path must exist already.
+ensure_built() {
+    local v f
+    for v in "$@"; do
+        f=${!v}
+        [[ -x $f ]] && continue
+        case $f in
+        build/parity-init | build/probe) make "$f" ;;
+        *) die "$v=$f is not an executable file" ;;
+        esac
+        [[ -x $f ]] || die "$f is missing after make $f"
+    done
+}

@@ -31,14 +31,7 @@ BENCH_NAME=bench/startup.sh
 source bench/lib.sh
 
 export PARITY_INIT=${PARITY_INIT:-build/parity-init}
-if [[ ! -x $PARITY_INIT ]]; then
-    if [[ $PARITY_INIT == build/parity-init ]]; then
-        make build/parity-init
-    else
-        die "PARITY_INIT=$PARITY_INIT is not an executable file"
-    fi
-fi
-[[ -x $PARITY_INIT ]] || die "$PARITY_INIT is missing after make build/parity-init"
+ensure_built PARITY_INIT
 
 # The inits to compare, and the tools the harness needs, from Debian's packages.
 ensure_installed /usr/bin/tini=tini /usr/bin/tini-static=tini /usr/bin/dumb-init=dumb-init \
