@@ -41,12 +41,9 @@ static int download(const char *uri,
     struct find_key f;
     struct s3_client s3;
 
-    if (!c)
-        return perr_set(err, PERR_AUTH, "%s is on S3, but parity-init has no AWS credentials", uri);
-    if (s3_parse_uri(uri, bucket, key, err) < 0)
+    if (s3_client_init(&s3, env, c, err) < 0 || s3_parse_uri(uri, bucket, key, err) < 0)
         return -1;
     f = (struct find_key){.key = key};
-    s3_client_init(&s3, env, envlist_get(env, "AWS_REGION"), c);
     if (s3_list(&s3, bucket, key, exact_key, &f, err) < 0)
         return -1;
     if (!f.hit)

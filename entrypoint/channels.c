@@ -10,7 +10,7 @@
 
 #include "lib/fsutil.h"
 #include "lib/http.h"
-#include "lib/log.h"
+#include "lib/num.h"
 #include "lib/s3.h"
 
 #define CHANNELS_MAX_OBJECTS  1000000
@@ -104,12 +104,16 @@ static void *worker(void *arg)
     }
 }
 
-static long jobs_from_env(const struct envlist *env)
+/* PARITY_S3_CONCURRENCY: downloads at a time, 1 to CHANNELS_MAX_JOBS. */
+static int jobs_from_env(const struct envlist *env, long *jobs, struct perr *err)
 {
     const char *v = envlist_get(env, "PARITY_S3_CONCURRENCY");
-    long n = v ? strtol(v, NULL, 10) : CHANNELS_DEFAULT_JOBS;
+    uint64_t n = CHANNELS_DEFAULT_JOBS;
 
-    return n < 1 ? 1 : n > CHANNELS_MAX_JOBS ? CHANNELS_MAX_JOBS : n;
+    if (v && num_parse_u64(v, 1, CHANNELS_MAX_JOBS, &n, err) < 0)
+        return perr_wrap(err, "PARITY_S3_CONCURRENCY");
+    *jobs = (long)n;
+    return 0;
 }
 
 /* Runs the downloads on `jobs` threads, all joined before returning: the child must start
@@ -195,6 +199,7 @@ int channels_download(const struct jobspec *js,
     struct s3_client s3;
     size_t objects = 0;
     uint64_t bytes = 0;
+    long jobs = CHANNELS_DEFAULT_JOBS;
     bool any = false;
     int rc = 0;
 
@@ -202,14 +207,12 @@ int channels_download(const struct jobspec *js,
         const struct jobspec_channel *ch = &js->channels[i];
         if (strncmp(ch->uri, "s3://", 5) != 0)
             continue;
-        if (!c)
-            return perr_set(err, PERR_AUTH,
-                            "channel %s (%s) is on S3, but parity-init has no AWS credentials",
-                            ch->name, ch->uri);
-        if (!any)
-            s3_client_init(&s3, env, envlist_get(env, "AWS_REGION"), c);
+        if (!any && s3_client_init(&s3, env, c, err) < 0)
+            return perr_wrap(err, "channel %s (%s)", ch->name, ch->uri);
+        if (!any && jobs_from_env(env, &jobs, err) < 0)
+            return -1;
         any = true;
-        rc = download_channel(ch, root, host, &s3, jobs_from_env(env), &objects, &bytes, err);
+        rc = download_channel(ch, root, host, &s3, jobs, &objects, &bytes, err);
     }
     if (rc == 0 && any)
         snprintf(note, note_len, " objects=%zu bytes=%" PRIu64, objects, bytes);

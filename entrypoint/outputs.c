@@ -82,14 +82,8 @@ static int to_s3(const char *uri,
     size_t plen;
     int rc = 0;
 
-    if (s3_parse_uri(uri, bucket, prefix, err) < 0)
+    if (s3_parse_uri(uri, bucket, prefix, err) < 0 || s3_client_init(&s3, env, c, err) < 0)
         return -1;
-    if (!c)
-        return perr_set(err, PERR_AUTH,
-                        "the output %s is on S3, but parity-init has no AWS "
-                        "credentials",
-                        uri);
-    s3_client_init(&s3, env, envlist_get(env, "AWS_REGION"), c);
     plen = strlen(prefix);
     while (plen && prefix[plen - 1] == '/')
         prefix[--plen] = '\0';

@@ -13,14 +13,21 @@ bool fetchuri_needs_credentials(const char *uri)
     return strncmp(uri, "arn:", 4) == 0;
 }
 
-/* Plain HTTP carries no integrity: only to this machine (an agent, a test server). */
+/* Plain HTTP carries no integrity: only to this machine (an agent, a test server). The host is
+ * read from the whole authority, so "http://127.0.0.1:80@elsewhere/" is not loopback. */
 static bool loopback_http(const char *uri)
 {
-    static const char *const hosts[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-                                        "http://localhost:", "http://localhost/", "http://[::1]"};
+    static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
+    const char *auth = uri + 7;
+    size_t len = strcspn(auth, "/?#"), host_len;
 
+    if (strncmp(uri, "http://", 7) != 0 || memchr(auth, '@', len))
+        return false;
+    host_len = auth[0] == '[' ? strcspn(auth, "]") + 1 : strcspn(auth, ":/?#");
+    if (host_len > len || (host_len < len && auth[host_len] != ':'))
+        return false;
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-        if (strncmp(uri, hosts[i], strlen(hosts[i])) == 0)
+        if (host_len == strlen(hosts[i]) && strncmp(auth, hosts[i], host_len) == 0)
             return true;
     }
     return false;

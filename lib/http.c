@@ -59,7 +59,6 @@ void http_global_init(void)
 void http_response_init(struct http_response *r)
 {
     memset(r, 0, sizeof(*r));
-    r->content_length = -1;
 }
 
 void http_response_cleanup(struct http_response *r)
@@ -163,11 +162,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         snprintf(r->date, sizeof(r->date), "%.*s", (int)vlen, v);
     else if (header_value(data, len, "etag:", &v, &vlen))
         snprintf(r->etag, sizeof(r->etag), "%.*s", (int)vlen, v);
-    else if (header_value(data, len, "content-length:", &v, &vlen)) {
-        char num[32];
-        snprintf(num, sizeof(num), "%.*s", (int)vlen, v);
-        r->content_length = strtoll(num, NULL, 10);
-    }
     return size * n;
 }
 
@@ -201,7 +195,6 @@ static int attempt(const struct http_request *req,
     headers = curl_slist_append(headers, "Expect:");
     buf_reset(&resp->body);
     resp->date[0] = resp->etag[0] = '\0';
-    resp->content_length = -1;
     resp->sink_failed = false;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);

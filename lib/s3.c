@@ -77,14 +77,19 @@ int s3_relative_path(const char *prefix, const char *key, const char **rel, stru
     return 0;
 }
 
-void s3_client_init(struct s3_client *s,
-                    const struct envlist *env,
-                    const char *region,
-                    const struct creds *c)
+int s3_client_init(struct s3_client *s,
+                   const struct envlist *env,
+                   const struct creds *c,
+                   struct perr *err)
 {
     const char *e = envlist_get(env, "AWS_ENDPOINT_URL_S3");
+    const char *region = envlist_get(env, "AWS_REGION");
     size_t n;
 
+    if (!c)
+        return perr_set(err, PERR_AUTH,
+                        "S3 needs AWS credentials, and parity-init has none "
+                        "(docs/credentials.md says where it looks)");
     if (!e || !*e)
         e = envlist_get(env, "AWS_ENDPOINT_URL");
     memset(s, 0, sizeof(*s));
@@ -94,6 +99,7 @@ void s3_client_init(struct s3_client *s,
     n = strlen(s->endpoint);
     while (n && s->endpoint[n - 1] == '/')
         s->endpoint[--n] = '\0';
+    return 0;
 }
 
 /* The URL (key percent-encoded once) and the raw path to sign, for bucket and key. A custom

@@ -39,11 +39,13 @@ s3_parse_uri(const char *uri, char bucket[64], char key[S3_MAX_KEY + 1], struct 
 PARITY_MUST_CHECK int
 s3_relative_path(const char *prefix, const char *key, const char **rel, struct perr *err);
 
-/* Endpoint from env (AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL), region and credentials. */
-void s3_client_init(struct s3_client *s,
-                    const struct envlist *env,
-                    const char *region,
-                    const struct creds *c);
+/* Endpoint from env (AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL), region (AWS_REGION, as the
+ * credentials phase sets it; else us-east-1) and credentials c, which S3 cannot do without:
+ * NULL is an error (PERR_AUTH). */
+PARITY_MUST_CHECK int s3_client_init(struct s3_client *s,
+                                     const struct envlist *env,
+                                     const struct creds *c,
+                                     struct perr *err);
 
 typedef int s3_list_fn(void *ctx, const struct s3_object *o, struct perr *err);
 

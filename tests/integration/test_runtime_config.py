@@ -116,6 +116,8 @@ def test_a_bad_remote_config_stops_the_start(run_init, tmp_path, layers, config_
 
 
 @pytest.mark.parametrize("uri", ["ftp://example.invalid/c.json", "http://example.invalid/c.json",
+                                 "http://127.0.0.1:80@example.invalid/c.json",
+                                 "http://localhost.example.invalid/c.json",
                                  "s3://bucket/config.json", "/etc/parity/remote.json"])
 def test_unsupported_or_unsafe_uris_are_refused(run_init, tmp_path, layers, uri):
     image, _ = layers

@@ -235,6 +235,20 @@ def test_a_missing_bucket_or_bad_key_is_a_clear_error(run_init, tmp_path, s3, ke
     assert "InvalidAccessKeyId" in r.err or "SignatureDoesNotMatch" in r.err, r
 
 
+@pytest.mark.parametrize("env, reason", [
+    ({"PARITY_S3_CONCURRENCY": "many"}, "PARITY_S3_CONCURRENCY"),
+    ({"PARITY_S3_CONCURRENCY": "0"}, "PARITY_S3_CONCURRENCY"),
+    ({"PARITY_S3_CONCURRENCY": "65"}, "PARITY_S3_CONCURRENCY"),
+    ({"PARITY_CREDENTIALS": "off"}, "S3 needs AWS credentials"),
+])
+def test_bad_transfer_settings_are_clear_errors(run_init, tmp_path, s3, keys, prefix, env, reason):
+    r, root = run_job(run_init, tmp_path, s3, keys, {"train": f"s3://{BUCKET}/{prefix}/"},
+                      extra_env={"PARITY_LOG_LEVEL": "error", **env})
+    assert r.returncode == EXIT_BOOT_FAILURE, r
+    assert reason in r.err, r
+    assert not s3.records(prefix), "nothing was asked of S3"
+
+
 def test_pipe_mode_is_refused_off_sagemaker(run_init, tmp_path, s3, keys, prefix):
     r, _ = run_job(run_init, tmp_path, s3, keys,
                    {"train": {"uri": f"s3://{BUCKET}/{prefix}/", "mode": "Pipe"}},

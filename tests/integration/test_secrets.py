@@ -543,3 +543,12 @@ def test_remote_config_from_an_arn(parity, awsjson, tmp_path, where):
                child=["sh", "-c", "umask"])
     assert r.returncode == EXIT_BOOT_FAILURE, r
     assert "PARITY_CONFIG_URI" in r.err and "ParameterNotFound" in r.err, r
+
+
+def test_a_bad_parity_secrets_value_is_a_clear_error(parity, awsjson, tmp_path):
+    fake = awsjson({"parameters": {"/x": {"value": "v"}}, "secrets": {}})
+    r = parity({**endpoints(fake), "REF": ssm_arn("/x"), "PARITY_SECRETS": "maybe",
+                "PARITY_LOG_LEVEL": "error"})
+    boot_failure(r, tmp_path)
+    assert "PARITY_SECRETS must be on or off, not 'maybe'" in r.err, r
+    assert fake.records() == [], "nothing was asked"
