@@ -10,27 +10,10 @@
 #include <unistd.h>
 
 #include "lib/s3.h"
+#include "lib/s3transfer.h"
 #include "lib/untar.h"
 
-struct find_key {
-    const char *key;
-    struct s3_object found;
-    bool hit;
-};
-
-static int exact_key(void *ctx, const struct s3_object *o, struct perr *err)
-{
-    struct find_key *f = ctx;
-
-    (void)err;
-    if (!f->hit && strcmp(o->key, f->key) == 0) {
-        f->found = *o;
-        f->hit = true;
-    }
-    return 0;
-}
-
-/* Downloads s3://bucket/key to path (its size and ETag from a listing of the key). */
+/* Downloads s3://bucket/key to path, large ones in parallel ranges. */
 static int download(const char *uri,
                     const char *path,
                     const struct envlist *env,
@@ -38,17 +21,16 @@ static int download(const char *uri,
                     struct perr *err)
 {
     char bucket[64], key[S3_MAX_KEY + 1];
-    struct find_key f;
+    struct s3x_item item = {.path = (char *)path};
+    struct s3x_opts o;
     struct s3_client s3;
+    uint64_t bytes;
 
-    if (s3_client_init(&s3, env, c, err) < 0 || s3_parse_uri(uri, bucket, key, err) < 0)
+    if (s3_client_init(&s3, env, c, err) < 0 || s3_parse_uri(uri, bucket, key, err) < 0 ||
+        s3x_opts_from_env(&o, env, uri, "materialize", err) < 0 ||
+        s3_head(&s3, bucket, key, &item.obj, err) < 0)
         return -1;
-    f = (struct find_key){.key = key};
-    if (s3_list(&s3, bucket, key, exact_key, &f, err) < 0)
-        return -1;
-    if (!f.hit)
-        return perr_set(err, PERR_USAGE, "%s: no such object", uri);
-    return s3_get_file(&s3, bucket, &f.found, path, err);
+    return s3x_download(&s3, bucket, &item, 1, &o, &bytes, err);
 }
 
 int archives_extract_uri(const char *uri,

@@ -57,6 +57,8 @@ int boot_detect(struct boot *b, struct perr *err)
         b->role = platform_role(b->det.platform);
     if (b->opts.grace_s == OPTIONS_UNSET)
         b->opts.grace_s = detect_default_grace_s(b->det.platform);
+    if (b->opts.stop_s == OPTIONS_UNSET)
+        b->opts.stop_s = detect_default_stop_s(b->det.platform);
     snprintf(b->note, sizeof(b->note), " platform=%s evidence=\"%s\" grace_seconds=%llu",
              detect_platform_name(b->det.platform), b->det.evidence,
              (unsigned long long)b->opts.grace_s);
@@ -75,7 +77,7 @@ static int job_from_spec(struct boot *b, struct perr *err)
     struct materialized *m = &b->mat;
     int rc;
 
-    if (jobconfig_load(&b->env, &b->spec, err) < 0)
+    if (jobconfig_load(&b->env, b->creds_served ? &b->creds->current : NULL, &b->spec, err) < 0)
         return -1;
     b->have_spec = true;
     if (!b->role_from_argv && command_role_parse(b->spec.role, &b->role) < 0)
@@ -98,6 +100,16 @@ static int job_from_spec(struct boot *b, struct perr *err)
     return rc;
 }
 
+static void job_loaded(struct boot *b)
+{
+    size_t used = strlen(b->note);
+
+    b->have_job = true;
+    snprintf(b->note + used, sizeof(b->note) - used,
+             " role=%s current_host=%s hosts=%zu channels=%zu", command_role_name(b->role),
+             job_current_host(&b->job), job_host_count(&b->job), b->job.inputdataconfig->count);
+}
+
 int boot_job(struct boot *b, struct perr *err)
 {
     int rc = 0;
@@ -111,6 +123,12 @@ int boot_job(struct boot *b, struct perr *err)
             materialize_standard_dirs(b->opts.root);
     } else if (!sagemaker(b->det.platform) && jobconfig_present(&b->env)) {
         report_targets_init(&b->report, b->opts.root, &b->env, true);
+        if (jobconfig_needs_credentials(&b->env)) {
+            /* s3:// or an ARN: read once the credentials phase has them (boot_job_deferred) */
+            b->job_deferred = true;
+            snprintf(b->note, sizeof(b->note), " source=job-config deferred=credentials");
+            return 0;
+        }
         rc = job_from_spec(b, err);
         snprintf(b->note, sizeof(b->note), " source=job-config");
     } else {
@@ -119,10 +137,16 @@ int boot_job(struct boot *b, struct perr *err)
     }
     if (rc < 0)
         return -1;
-    b->have_job = true;
-    snprintf(b->note + strlen(b->note), sizeof(b->note) - strlen(b->note),
-             " role=%s current_host=%s hosts=%zu channels=%zu", command_role_name(b->role),
-             job_current_host(&b->job), job_host_count(&b->job), b->job.inputdataconfig->count);
+    job_loaded(b);
+    return 0;
+}
+
+int boot_job_deferred(struct boot *b, struct perr *err)
+{
+    if (job_from_spec(b, err) < 0)
+        return -1;
+    snprintf(b->note, sizeof(b->note), " source=job-config");
+    job_loaded(b);
     return 0;
 }
 
@@ -167,6 +191,11 @@ int boot_materialize(struct boot *b, struct perr *err)
     if (channels_download(&b->spec, b->opts.root, &host, &b->env,
                           b->creds_served ? &b->creds->current : NULL, b->note, sizeof(b->note),
                           err) < 0)
+        return -1;
+    size_t used = strlen(b->note);
+    if (checkpoints_restore(&b->ckpt, &b->spec, b->opts.root, &b->env,
+                            b->creds_served ? b->creds : NULL, b->note + used,
+                            sizeof(b->note) - used, err) < 0)
         return -1;
     /* Serving: the model artifact, extracted where SageMaker hosting puts it. */
     if (b->role == ROLE_SERVE && b->spec.model) {
@@ -408,33 +437,71 @@ int boot_spawn(struct boot *b, struct perr *err)
     return 0;
 }
 
-/* EKS and local: model.tar.gz and output.tar.gz go where SageMaker would put them. A failed
- * upload fails a run that had succeeded (exit 1, with the reason where the platform reads it). */
-static int upload_outputs(struct boot *b, int code)
+/* When the finish phase's transfers must be over: the platform's SIGKILL comes stop_s after
+ * its SIGTERM, less a second to exit in. 0: no SIGTERM came, or nobody kills. */
+static uint64_t stop_deadline_ms(const struct boot *b)
+{
+    if (!b->sup.stop_at_ms || !b->opts.stop_s)
+        return 0;
+    return b->sup.stop_at_ms + b->opts.stop_s * 1000 - (b->opts.stop_s > 2 ? 1000 : 0);
+}
+
+static void on_stop(void *ctx)
+{
+    struct boot *b = ctx;
+
+    checkpoints_request(&b->ckpt, stop_deadline_ms(b));
+}
+
+void boot_running(struct boot *b)
 {
     struct perr err = {0};
-    struct creds c;
-    char note[512] = "";
-    int rc;
 
-    if (!b->have_spec || !b->spec.output)
-        return code;
-    if (b->creds_served)
-        credserver_snapshot(b->creds, &c);
-    rc = outputs_upload(&b->spec, b->opts.root, &b->env, b->creds_served ? &c : NULL, note,
-                        sizeof(note), &err);
-    creds_wipe(&c);
-    if (rc == 0) {
-        log_info("finish", "uploaded%s", note);
-        return code;
+    if (checkpoints_start(&b->ckpt, &err) < 0) {
+        log_error("checkpoints", "%s; checkpoints are synced only when the child exits", err.msg);
+        return;
     }
-    log_error("finish", "%s", err.msg);
+    b->sup.on_stop = on_stop;
+    b->sup.on_stop_ctx = b;
+}
+
+/* A failed transfer after the child ends fails a run that had succeeded (exit 1, with the
+ * reason where the platform reads it); after a failed run it is logged. */
+static int transfer_failed(struct boot *b, int code, const struct perr *err)
+{
+    log_error("finish", "%s", err->msg);
     if (code == 0) {
         char reason[PERR_MSG_BYTES + 32];
-        snprintf(reason, sizeof(reason), "parity-init: finish: %s", err.msg);
+        snprintf(reason, sizeof(reason), "parity-init: finish: %s", err->msg);
         report_write(&b->report, reason);
         return 1;
     }
+    return code;
+}
+
+/* EKS and local: the last checkpoint sync, then model.tar.gz and output.tar.gz where
+ * SageMaker would put them, all before the platform's SIGKILL when a SIGTERM came. */
+static int upload_outputs(struct boot *b, int code)
+{
+    uint64_t deadline = stop_deadline_ms(b);
+    struct perr err = {0};
+    struct creds c;
+    char note[512] = "";
+
+    if (!b->have_spec)
+        return code;
+    if (checkpoints_finish(&b->ckpt, deadline, &err) < 0)
+        code = transfer_failed(b, code, &err);
+    if (!b->spec.output)
+        return code;
+    if (b->creds_served)
+        credserver_snapshot(b->creds, &c);
+    int rc = outputs_upload(&b->spec, b->opts.root, &b->env, b->creds_served ? &c : NULL, deadline,
+                            note, sizeof(note), &err);
+    creds_wipe(&c);
+    if (rc < 0)
+        return transfer_failed(b, code, &err);
+    log_info("finish", "uploaded%s", note);
     return code;
 }
 
@@ -458,6 +525,7 @@ int boot_finish(struct boot *b, uint64_t run_ms)
 
 void boot_cleanup(struct boot *b)
 {
+    checkpoints_cleanup(&b->ckpt);
     if (b->creds_served)
         credserver_cleanup(b->creds);
     supervise_cleanup(&b->sup);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "entrypoint/checkpoints.h"
 #include "entrypoint/command.h"
 #include "entrypoint/config.h"
 #include "entrypoint/credserver.h"
@@ -38,6 +39,7 @@ struct boot {
     struct hostplan hosts;
     struct materialized mat;
     bool have_job;
+    bool job_deferred; /* the job config is read after the credentials phase */
     struct job job;
     struct resources res;
     struct smenv sm;
@@ -45,6 +47,7 @@ struct boot {
     struct command cmd;
     struct harden_plan harden;
     struct credserver *creds; /* static storage: the refresher thread may outlive main */
+    struct checkpoints ckpt;
     bool creds_served;
     char spawn_failure[PERR_MSG_BYTES]; /* why the child could not start its command, or "" */
     struct report_targets report;
@@ -58,10 +61,16 @@ struct boot {
 
 typedef int boot_phase_fn(struct boot *b, struct perr *err);
 
-boot_phase_fn boot_options, boot_detect, boot_job, boot_credentials, boot_secrets, boot_materialize,
-    boot_environment, boot_code, boot_command, boot_harden, boot_explain, boot_prepare, boot_spawn;
+boot_phase_fn boot_options, boot_detect, boot_job, boot_job_deferred, boot_credentials,
+    boot_secrets, boot_materialize, boot_environment, boot_code, boot_command, boot_harden,
+    boot_explain, boot_prepare, boot_spawn;
 
-/* Logs the child's end, writes the failure reason when it failed, returns the exit status. */
+/* Once the child runs: the checkpoint sync thread, and SIGTERM asking it for a sync. Problems
+ * are logged; the child runs on. */
+void boot_running(struct boot *b);
+
+/* Logs the child's end, writes the failure reason when it failed, makes the last checkpoint
+ * sync and uploads the outputs, and returns the exit status. */
 int boot_finish(struct boot *b, uint64_t run_ms);
 
 void boot_cleanup(struct boot *b);

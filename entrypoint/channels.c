@@ -1,21 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* s3:// input channels: list, check every key, then download with a few threads. */
+/* s3:// input channels: list, check every key, then download them all (lib/s3transfer). */
 #include "entrypoint/channels.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/fsutil.h"
-#include "lib/http.h"
-#include "lib/num.h"
 #include "lib/s3.h"
+#include "lib/s3transfer.h"
 
-#define CHANNELS_MAX_OBJECTS  1000000
-#define CHANNELS_DEFAULT_JOBS 8
-#define CHANNELS_MAX_JOBS     64
+#define CHANNELS_MAX_OBJECTS 1000000
 
 struct listing {
     struct s3_object *objects;
@@ -48,114 +43,50 @@ static int collect(void *ctx, const struct s3_object *o, struct perr *err)
     return 0;
 }
 
-struct download {
-    const struct s3_client *s3;
-    const char *bucket;
-    const char *folder; /* ROOT/input/data/<channel> */
-    const char *prefix;
-    const struct s3_object *objects;
-    size_t count;
-    pthread_mutex_t mu;
-    size_t next;
-    uint64_t bytes;
-    bool failed;
-    struct perr err; /* the first failure */
-};
-
-/* Downloads one object below the folder, making its parent folders. */
-static int fetch_one(struct download *d, const struct s3_object *o, struct perr *err)
+/* The items to download: each listed object and its path below the folder. */
+static int
+plan_items(const struct listing *l, const char *folder, struct s3x_item **out, struct perr *err)
 {
-    char path[8192], *slash;
-    const char *rel;
+    struct s3x_item *items = calloc(l->count ? l->count : 1, sizeof(*items));
 
-    if (s3_relative_path(d->prefix, o->key, &rel, err) < 0)
-        return -1;
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->folder, rel) >= sizeof(path))
-        return perr_set(err, PERR_LIMIT, "the path for key '%s' is too long", o->key);
-    slash = strrchr(path, '/');
-    *slash = '\0';
-    if (fs_mkdirs(path, err) < 0)
-        return -1;
-    *slash = '/';
-    return s3_get_file(d->s3, d->bucket, o, path, err);
-}
-
-static void *worker(void *arg)
-{
-    struct download *d = arg;
-
-    for (;;) {
-        struct perr err = {0};
-        size_t i;
-        pthread_mutex_lock(&d->mu);
-        i = d->failed ? d->count : d->next++;
-        pthread_mutex_unlock(&d->mu);
-        if (i >= d->count)
-            return NULL;
-        int rc = fetch_one(d, &d->objects[i], &err);
-        pthread_mutex_lock(&d->mu);
-        if (rc < 0 && !d->failed) {
-            d->failed = true;
-            d->err = err;
-        } else if (rc == 0) {
-            d->bytes += d->objects[i].size;
+    if (!items)
+        return perr_set(err, PERR_NOMEM, "out of memory planning channel %s", l->channel);
+    *out = items;
+    for (size_t i = 0; i < l->count; i++) {
+        const char *rel;
+        items[i].obj = l->objects[i];
+        if (s3_relative_path(l->prefix, l->objects[i].key, &rel, err) < 0)
+            return -1;
+        if (asprintf(&items[i].path, "%s/%s", folder, rel) < 0) {
+            items[i].path = NULL;
+            return perr_set(err, PERR_NOMEM, "out of memory planning channel %s", l->channel);
         }
-        pthread_mutex_unlock(&d->mu);
     }
-}
-
-/* PARITY_S3_CONCURRENCY: downloads at a time, 1 to CHANNELS_MAX_JOBS. */
-static int jobs_from_env(const struct envlist *env, long *jobs, struct perr *err)
-{
-    const char *v = envlist_get(env, "PARITY_S3_CONCURRENCY");
-    uint64_t n = CHANNELS_DEFAULT_JOBS;
-
-    if (v && num_parse_u64(v, 1, CHANNELS_MAX_JOBS, &n, err) < 0)
-        return perr_wrap(err, "PARITY_S3_CONCURRENCY");
-    *jobs = (long)n;
     return 0;
 }
 
-/* Runs the downloads on `jobs` threads, all joined before returning: the child must start
- * while PID 1 has a single thread (spawn shares its memory). */
-static int download_all(struct download *d, long jobs, struct perr *err)
+static void free_items(struct s3x_item *items, size_t count)
 {
-    pthread_t threads[CHANNELS_MAX_JOBS];
-    long started = 0;
-
-    http_global_init();
-    pthread_mutex_init(&d->mu, NULL);
-    if (jobs > (long)d->count)
-        jobs = d->count ? (long)d->count : 1;
-    for (; started < jobs; started++) {
-        if (pthread_create(&threads[started], NULL, worker, d) != 0)
-            break;
-    }
-    if (started == 0)
-        worker(d);
-    for (long i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    pthread_mutex_destroy(&d->mu);
-    if (d->failed) {
-        *err = d->err;
-        return -1;
-    }
-    return 0;
+    for (size_t i = 0; items && i < count; i++)
+        free(items[i].path);
+    free(items);
 }
 
 static int download_channel(const struct jobspec_channel *ch,
                             const char *root,
                             const struct channels_host *host,
                             const struct s3_client *s3,
-                            long jobs,
+                            const struct s3x_opts *base,
                             size_t *objects,
                             uint64_t *bytes,
                             struct perr *err)
 {
-    char bucket[64], prefix[S3_MAX_KEY + 1], folder[4200];
+    char bucket[64], prefix[S3_MAX_KEY + 1], folder[4200], what[256];
     struct listing l = {.prefix = prefix, .channel = ch->name};
-    struct download d = {.s3 = s3, .bucket = bucket, .folder = folder, .prefix = prefix};
+    struct s3x_opts o = *base;
+    struct s3x_item *items = NULL;
     bool sharded = ch->distribution && strcmp(ch->distribution, "ShardedByS3Key") == 0;
+    uint64_t got = 0;
     int rc;
 
     if (ch->mode && strcmp(ch->mode, "Pipe") == 0)
@@ -165,6 +96,8 @@ static int download_channel(const struct jobspec_channel *ch,
     if (s3_parse_uri(ch->uri, bucket, prefix, err) < 0)
         return perr_wrap(err, "channel %s", ch->name);
     snprintf(folder, sizeof(folder), "%s/input/data/%s", root, ch->name);
+    snprintf(what, sizeof(what), "channel=%s", ch->name);
+    o.what = what;
     rc = s3_list(s3, bucket, prefix, collect, &l, err);
     if (rc == 0 && sharded) {
         /* every count-th object in key order, starting at this host's index */
@@ -174,15 +107,15 @@ static int download_channel(const struct jobspec_channel *ch,
             l.objects[kept++] = l.objects[i];
         l.count = kept;
     }
-    if (rc == 0) {
-        d.objects = l.objects;
-        d.count = l.count;
-        rc = download_all(&d, jobs, err);
-    }
+    if (rc == 0)
+        rc = plan_items(&l, folder, &items, err);
+    if (rc == 0)
+        rc = s3x_download(s3, bucket, items, l.count, &o, &got, err);
     if (rc < 0)
         perr_wrap(err, "channel %s", ch->name);
-    *objects += d.count;
-    *bytes += d.bytes;
+    *objects += l.count;
+    *bytes += got;
+    free_items(items, l.count);
     free(l.objects);
     return rc;
 }
@@ -197,9 +130,9 @@ int channels_download(const struct jobspec *js,
                       struct perr *err)
 {
     struct s3_client s3;
+    struct s3x_opts o;
     size_t objects = 0;
     uint64_t bytes = 0;
-    long jobs = CHANNELS_DEFAULT_JOBS;
     bool any = false;
     int rc = 0;
 
@@ -209,10 +142,10 @@ int channels_download(const struct jobspec *js,
             continue;
         if (!any && s3_client_init(&s3, env, c, err) < 0)
             return perr_wrap(err, "channel %s (%s)", ch->name, ch->uri);
-        if (!any && jobs_from_env(env, &jobs, err) < 0)
+        if (!any && s3x_opts_from_env(&o, env, "", "materialize", err) < 0)
             return -1;
         any = true;
-        rc = download_channel(ch, root, host, &s3, jobs, &objects, &bytes, err);
+        rc = download_channel(ch, root, host, &s3, &o, &objects, &bytes, err);
     }
     if (rc == 0 && any)
         snprintf(note, note_len, " objects=%zu bytes=%" PRIu64, objects, bytes);

@@ -35,6 +35,21 @@ uint64_t detect_default_grace_s(enum platform p)
     return 10;
 }
 
+uint64_t detect_default_stop_s(enum platform p)
+{
+    switch (p) {
+    case PLATFORM_SAGEMAKER_TRAINING:
+    case PLATFORM_SAGEMAKER_PROCESSING:
+        return 120;
+    case PLATFORM_SAGEMAKER_HOSTING:
+    case PLATFORM_EKS:
+        return 30;
+    case PLATFORM_LOCAL:
+        break;
+    }
+    return 0; /* nobody kills a local run */
+}
+
 static void found(struct detection *d, enum platform p, const char *evidence)
 {
     d->platform = p;

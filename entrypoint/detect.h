@@ -49,4 +49,8 @@ const char *detect_platform_name(enum platform p);
  */
 uint64_t detect_default_grace_s(enum platform p);
 
+/* How long the platform waits after SIGTERM before its own SIGKILL (0: it never does): the
+ * finish phase's uploads must be over by then. */
+uint64_t detect_default_stop_s(enum platform p);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/fetchuri.h"
 #include "lib/log.h"
 
 bool jobconfig_present(const struct envlist *env)
@@ -13,6 +14,14 @@ bool jobconfig_present(const struct envlist *env)
     const char *uri = envlist_get(env, "PARITY_JOB_CONFIG_URI");
 
     return (inline_ && *inline_) || (uri && *uri);
+}
+
+bool jobconfig_needs_credentials(const struct envlist *env)
+{
+    const char *inline_ = envlist_get(env, "PARITY_JOB_CONFIG");
+    const char *uri = envlist_get(env, "PARITY_JOB_CONFIG_URI");
+
+    return !(inline_ && *inline_) && uri && fetchuri_needs_credentials(uri);
 }
 
 static int report(int rc, struct buf *problems, const char *source, struct perr *err)
@@ -28,7 +37,10 @@ static int report(int rc, struct buf *problems, const char *source, struct perr 
     return rc < 0 ? perr_wrap(err, "reading the job config from %s", source) : 0;
 }
 
-int jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *err)
+int jobconfig_load(const struct envlist *env,
+                   const struct creds *c,
+                   struct jobspec *js,
+                   struct perr *err)
 {
     const char *inline_ = envlist_get(env, "PARITY_JOB_CONFIG");
     const char *uri = envlist_get(env, "PARITY_JOB_CONFIG_URI");
@@ -40,15 +52,8 @@ int jobconfig_load(const struct envlist *env, struct jobspec *js, struct perr *e
         rc = jobspec_parse(inline_, strlen(inline_), js, &problems, err);
         return report(rc, &problems, "PARITY_JOB_CONFIG", err);
     }
-    if (strncmp(uri, "file://", 7) != 0) {
-        buf_cleanup(&problems);
-        return perr_set(err, PERR_USAGE,
-                        "PARITY_JOB_CONFIG_URI '%s': only file:// URIs are supported "
-                        "by this build (s3://, https:// and ARNs come with the data plane)",
-                        uri);
-    }
     buf_init(&text, JOBSPEC_MAX_BYTES);
-    rc = buf_read_file(&text, uri + 7, err);
+    rc = fetchuri_get(uri, env, c, JOBSPEC_MAX_BYTES, &text, err);
     if (rc == 0)
         rc = jobspec_parse(text.data, text.len, js, &problems, err);
     buf_cleanup(&text);

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
     if (run_phase(&b, "detect", boot_detect, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "job", boot_job, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "credentials", boot_credentials, LOG_LEVEL_INFO) < 0 ||
+        (b.job_deferred && run_phase(&b, "job", boot_job_deferred, LOG_LEVEL_INFO) < 0) ||
         run_phase(&b, "secrets", boot_secrets, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "materialize", boot_materialize, LOG_LEVEL_INFO) < 0 ||
         run_phase(&b, "environment", boot_environment, LOG_LEVEL_DEBUG) < 0 ||
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
         goto out;
     b.child_start_ms = now_ms();
     residency_release_boot_pages();
+    boot_running(&b);
     supervise_run(&b.sup, b.child);
     code = boot_finish(&b, now_ms() - b.child_start_ms);
 out:

@@ -23,6 +23,7 @@ enum {
     OPT_EXPLAIN,
     OPT_MASTER_PORT,
     OPT_PEER_WAIT,
+    OPT_STOP,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +32,7 @@ static const struct option long_options[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"grace-seconds", required_argument, NULL, OPT_GRACE},
     {"reap-seconds", required_argument, NULL, OPT_REAP},
+    {"stop-seconds", required_argument, NULL, OPT_STOP},
     {"single-child", no_argument, NULL, OPT_SINGLE_CHILD},
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -56,6 +58,9 @@ void options_usage(const char *prog)
         "                      sagemaker-processing 110, sagemaker-hosting 25, eks 25, local 10)\n"
         "  --reap-seconds N    after the child exits, wait N s for the rest of its group\n"
         "                      after SIGTERM before SIGKILL (default 5) [PARITY_REAP_SECONDS]\n"
+        "  --stop-seconds N    the platform kills N s after SIGTERM: uploads must end by then\n"
+        "                      (default: sagemaker-training and -processing 120, sagemaker-\n"
+        "                      hosting 30, eks 30, local 0 = no limit) [PARITY_STOP_SECONDS]\n"
         "  --single-child      forward signals to the child only [PARITY_SINGLE_CHILD=1]\n"
         "  --platform NAME     sagemaker-training, sagemaker-processing, sagemaker-hosting,\n"
         "                      eks or local, instead of detecting it [PARITY_PLATFORM]\n"
@@ -103,6 +108,9 @@ static int read_environment(struct options *o, struct perr *err)
     if ((v = getenv("PARITY_GRACE_SECONDS")) &&
         parse_seconds(v, "PARITY_GRACE_SECONDS", &o->grace_s, err) < 0)
         return -1;
+    if ((v = getenv("PARITY_STOP_SECONDS")) &&
+        parse_seconds(v, "PARITY_STOP_SECONDS", &o->stop_s, err) < 0)
+        return -1;
     if ((v = getenv("PARITY_REAP_SECONDS")) &&
         parse_seconds(v, "PARITY_REAP_SECONDS", &o->reap_s, err) < 0)
         return -1;
@@ -141,6 +149,8 @@ static int apply_flag(struct options *o, int c, const char *arg, struct perr *er
         return 0;
     case OPT_GRACE:
         return parse_seconds(arg, "--grace-seconds", &o->grace_s, err);
+    case OPT_STOP:
+        return parse_seconds(arg, "--stop-seconds", &o->stop_s, err);
     case OPT_REAP:
         return parse_seconds(arg, "--reap-seconds", &o->reap_s, err);
     case OPT_SINGLE_CHILD:
@@ -189,6 +199,7 @@ int options_parse(int argc, char **argv, struct options *o, struct perr *err)
     *o = (struct options){
         .action = OPTIONS_RUN,
         .grace_s = OPTIONS_UNSET,
+        .stop_s = OPTIONS_UNSET,
         .reap_s = 5,
         .log_level = LOG_LEVEL_INFO,
         .log_format = LOG_FORMAT_TEXT,

@@ -21,6 +21,8 @@ struct options {
     enum options_action action;
     uint64_t grace_s;     /* OPTIONS_UNSET: the platform default decides */
     uint64_t reap_s;      /* wait for leftover group members after the child exits */
+    uint64_t stop_s;      /* the platform's SIGTERM -> SIGKILL window; 0: none; OPTIONS_UNSET:
+                             the platform default */
     bool single_child;    /* forward signals to the child only, not its process group */
     const char *platform; /* forced platform name, or NULL to detect */
     const char *root;     /* the ML root, /opt/ml unless --root/PARITY_ML_ROOT */
@@ -33,11 +35,11 @@ struct options {
 };
 
 /*
- * Parses argv after reading the environment twins (PARITY_GRACE_SECONDS, PARITY_REAP_SECONDS,
- * PARITY_SINGLE_CHILD, PARITY_PLATFORM, PARITY_ML_ROOT, PARITY_EXPLAIN, PARITY_MASTER_PORT,
- * PARITY_PEER_WAIT_SECONDS, PARITY_LOG_LEVEL, PARITY_LOG_FORMAT); flags win over the environment.
- * Options stop at the first non-option or after "--". A missing COMMAND is an error unless
- * argv[0] is a "train" or "serve" link (the role then supplies the command).
+ * Parses argv after reading the environment twins (PARITY_GRACE_SECONDS, PARITY_STOP_SECONDS,
+ * PARITY_REAP_SECONDS, PARITY_SINGLE_CHILD, PARITY_PLATFORM, PARITY_ML_ROOT, PARITY_EXPLAIN,
+ * PARITY_MASTER_PORT, PARITY_PEER_WAIT_SECONDS, PARITY_LOG_LEVEL, PARITY_LOG_FORMAT); flags win
+ * over the environment. Options stop at the first non-option or after "--". A missing COMMAND is an
+ * error unless argv[0] is a "train" or "serve" link (the role then supplies the command).
  */
 PARITY_MUST_CHECK int options_parse(int argc, char **argv, struct options *o, struct perr *err);
 

@@ -6,6 +6,7 @@
 #define PARITY_ENTRYPOINT_OUTPUTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/creds.h"
 #include "lib/envlist.h"
@@ -14,13 +15,15 @@
 
 /*
  * Packs and uploads both archives when the job config names an output (s3://bucket/prefix, or
- * file:///folder for local runs). c: the credentials for S3 (NULL when there are none). `note`
- * receives the log fields. Nothing is uploaded under the final name unless it is complete.
+ * file:///folder for local runs). c: the credentials for S3 (NULL when there are none).
+ * deadline_ms: when S3 transfers must be over (CLOCK_MONOTONIC; 0: no limit). `note` receives
+ * the log fields. Nothing is uploaded under the final name unless it is complete.
  */
 PARITY_MUST_CHECK int outputs_upload(const struct jobspec *js,
                                      const char *root,
                                      const struct envlist *env,
                                      const struct creds *c,
+                                     uint64_t deadline_ms,
                                      char *note,
                                      size_t note_len,
                                      struct perr *err);

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -86,7 +87,12 @@ static void forward(struct supervisor *s, int sig)
                   target < 0 ? "group" : "pid", (long)s->child);
     if ((sig == SIGTERM || sig == SIGINT) && !s->grace_armed) {
         struct perr err = {0};
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s->stop_at_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
         s->grace_armed = true;
+        if (s->on_stop)
+            s->on_stop(s->on_stop_ctx);
         if (evloop_timer_arm(s->grace_timer, s->grace_s * 1000, &err) < 0)
             log_error(PHASE, "%s; no grace escalation", err.msg);
     }

@@ -14,9 +14,11 @@
 
 struct supervisor {
     /* set by the caller */
-    bool single_child; /* forward to the child only instead of its process group */
-    uint64_t grace_s;  /* SIGTERM/SIGINT → SIGKILL delay */
-    uint64_t reap_s;   /* child gone → SIGKILL of leftovers delay */
+    bool single_child;          /* forward to the child only instead of its process group */
+    uint64_t grace_s;           /* SIGTERM/SIGINT → SIGKILL delay */
+    uint64_t reap_s;            /* child gone → SIGKILL of leftovers delay */
+    void (*on_stop)(void *ctx); /* at the first SIGTERM/SIGINT, or NULL; must not block */
+    void *on_stop_ctx;
     /* set by supervise_prepare */
     struct sigstate sigs;
     struct evloop *loop;
@@ -29,6 +31,7 @@ struct supervisor {
     pid_t child;             /* also the process group id */
     struct report_tail tail; /* the last bytes of the child's stderr */
     bool grace_armed;
+    uint64_t stop_at_ms; /* CLOCK_MONOTONIC ms of the first SIGTERM/SIGINT, or 0 */
     bool reaping;
     bool child_exited;
     bool done;

@@ -15,26 +15,38 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES
     SHA256(data, len, out);
 }
 
-int crypto_sha256_fd(int fd, uint8_t out[CRYPTO_SHA256_BYTES])
+int crypto_sha256_range(int fd, uint64_t off, uint64_t len, uint8_t out[CRYPTO_SHA256_BYTES])
 {
     unsigned char data[65536];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int len = CRYPTO_SHA256_BYTES;
-    ssize_t n;
+    unsigned int olen = CRYPTO_SHA256_BYTES;
+    ssize_t n = 1;
     int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : -1;
 
     if (rc < 0)
         errno = ENOMEM;
-    while (rc == 0 && (n = read(fd, data, sizeof(data))) != 0) {
+    while (rc == 0 && len && n != 0) {
+        n = pread(fd, data, len < sizeof(data) ? (size_t)len : sizeof(data), (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 || !EVP_DigestUpdate(ctx, data, (size_t)n))
             rc = -1;
+        else {
+            off += (uint64_t)n;
+            len -= (uint64_t)n;
+        }
     }
-    if (rc == 0 && !EVP_DigestFinal_ex(ctx, out, &len))
+    if (rc == 0 && !EVP_DigestFinal_ex(ctx, out, &olen))
         rc = -1;
     EVP_MD_CTX_free(ctx);
     return rc;
+}
+
+int crypto_sha256_fd(int fd, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+    off_t at = lseek(fd, 0, SEEK_CUR);
+
+    return at < 0 ? -1 : crypto_sha256_range(fd, (uint64_t)at, UINT64_MAX, out);
 }
 
 void crypto_hmac_sha256(

@@ -1,16 +1,41 @@
 /* SPDX-License-Identifier: MIT */
-/* Fetching a small document by URI: file, HTTPS, SSM parameter, Secrets Manager secret. */
+/* Fetching a small document by URI: file, S3, HTTPS, SSM parameter, Secrets Manager secret. */
 #include "lib/fetchuri.h"
 
 #include <string.h>
 
 #include "lib/http.h"
+#include "lib/s3.h"
 #include "lib/secretref.h"
 #include "lib/secrets.h"
 
 bool fetchuri_needs_credentials(const char *uri)
 {
-    return strncmp(uri, "arn:", 4) == 0;
+    return strncmp(uri, "arn:", 4) == 0 || strncmp(uri, "s3://", 5) == 0;
+}
+
+static int get_s3(const char *uri,
+                  const struct envlist *env,
+                  const struct creds *c,
+                  size_t max_bytes,
+                  struct buf *out,
+                  struct perr *err)
+{
+    char bucket[64], key[S3_MAX_KEY + 1];
+    struct s3_client s3;
+    struct buf b;
+    int rc;
+
+    if (s3_parse_uri(uri, bucket, key, err) < 0 || s3_client_init(&s3, env, c, err) < 0)
+        return perr_wrap(err, "%s", uri);
+    if (!key[0])
+        return perr_set(err, PERR_USAGE, "%s: names a bucket, not an object", uri);
+    buf_init(&b, max_bytes);
+    rc = s3_get_buf(&s3, bucket, key, &b, err);
+    if (rc == 0)
+        rc = buf_append(out, b.data ? b.data : "", b.len, err);
+    buf_cleanup(&b);
+    return rc;
 }
 
 /* Plain HTTP carries no integrity: only to this machine (an agent, a test server). The host is
@@ -94,10 +119,12 @@ int fetchuri_get(const char *uri,
     }
     if (strncmp(uri, "https://", 8) == 0 || loopback_http(uri))
         return get_http(uri, max_bytes, out, err);
+    if (strncmp(uri, "s3://", 5) == 0)
+        return get_s3(uri, env, c, max_bytes, out, err);
     if (fetchuri_needs_credentials(uri))
         return get_arn(uri, env, c, max_bytes, out, err);
     return perr_set(err, PERR_USAGE,
-                    "%s: use file://, https:// (http:// only to this machine), or an SSM "
-                    "parameter or Secrets Manager ARN (s3:// comes with the S3 data plane)",
+                    "%s: use file://, s3://, https:// (http:// only to this machine), or an SSM "
+                    "parameter or Secrets Manager ARN",
                     uri);
 }

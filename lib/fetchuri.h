@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Small documents named by a URI (runtime config): file://, https:// (http:// on loopback
- * only), or an SSM parameter / Secrets Manager secret ARN, whose value is the document. */
+/* Small documents named by a URI (job and runtime config): file://, s3://, https:// (http://
+ * on loopback only), or an SSM parameter / Secrets Manager secret ARN, whose value is the
+ * document. */
 #ifndef PARITY_FETCHURI_H
 #define PARITY_FETCHURI_H
 
@@ -12,7 +13,7 @@
 #include "lib/envlist.h"
 #include "lib/err.h"
 
-/* True when fetching uri needs AWS credentials (an ARN). */
+/* True when fetching uri needs AWS credentials (s3:// or an ARN). */
 bool fetchuri_needs_credentials(const char *uri);
 
 /*

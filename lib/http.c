@@ -123,16 +123,27 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-/* Reads the upload body from the request's fd. */
+/* The upload body, read from the request's fd with pread: threads may share the fd. */
+struct upload {
+    const struct http_request *req;
+    size_t sent;
+};
+
 static size_t on_upload(char *data, size_t size, size_t n, void *ctx)
 {
-    const struct http_request *req = ctx;
+    struct upload *u = ctx;
+    size_t want = size * n;
     ssize_t got;
 
+    if (want > u->req->body_len - u->sent)
+        want = u->req->body_len - u->sent;
     do {
-        got = read(req->body_fd, data, size * n);
+        got = pread(u->req->body_fd, data, want, (off_t)(u->req->body_off + u->sent));
     } while (got < 0 && errno == EINTR);
-    return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+    if (got < 0)
+        return CURL_READFUNC_ABORT;
+    u->sent += (size_t)got;
+    return (size_t)got;
 }
 
 /* The value of header `name` (lower case, with the colon) in a header line, trimmed. */
@@ -162,6 +173,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         snprintf(r->date, sizeof(r->date), "%.*s", (int)vlen, v);
     else if (header_value(data, len, "etag:", &v, &vlen))
         snprintf(r->etag, sizeof(r->etag), "%.*s", (int)vlen, v);
+    else if (header_value(data, len, "content-length:", &v, &vlen) && vlen && vlen < 20 &&
+             strspn(v, "0123456789") >= vlen)
+        r->content_length = strtoll(v, NULL, 10);
     return size * n;
 }
 
@@ -172,6 +186,41 @@ static bool transient(CURLcode c)
            c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_SSL_CONNECT_ERROR;
 }
 
+/* One libcurl handle per thread, reset and reused by every request the thread makes, so its
+ * connections are kept alive from one request to the next (an S3 transfer makes hundreds);
+ * freed when the thread ends. */
+static pthread_key_t handle_key;
+
+static void free_handle(void *c)
+{
+    curl_easy_cleanup(c);
+}
+
+static void make_handle_key(void)
+{
+    if (pthread_key_create(&handle_key, free_handle) != 0)
+        abort(); /* only with PTHREAD_KEYS_MAX keys taken: never in this program */
+}
+
+static CURL *thread_handle(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    CURL *c;
+
+    pthread_once(&once, make_handle_key);
+    c = pthread_getspecific(handle_key);
+    if (c) {
+        curl_easy_reset(c); /* options go, the connection cache stays */
+        return c;
+    }
+    c = curl_easy_init();
+    if (c && pthread_setspecific(handle_key, c) != 0) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    return c;
+}
+
 /* One attempt. Returns 0 with resp filled, or -1 with err set; *retry says whether to try again. */
 static int attempt(const struct http_request *req,
                    const struct http_opts *o,
@@ -179,9 +228,10 @@ static int attempt(const struct http_request *req,
                    bool *retry,
                    struct perr *err)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = thread_handle();
     struct curl_slist *headers = NULL;
     struct sink sink = {c, resp, req->sink, false};
+    struct upload up = {req, 0};
     const char *ca = http_ca_bundle();
     char detail[CURL_ERROR_SIZE] = "";
     CURLcode rc;
@@ -195,6 +245,7 @@ static int attempt(const struct http_request *req,
     headers = curl_slist_append(headers, "Expect:");
     buf_reset(&resp->body);
     resp->date[0] = resp->etag[0] = '\0';
+    resp->content_length = -1;
     resp->sink_failed = false;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -216,10 +267,13 @@ static int attempt(const struct http_request *req,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+    if (req->sink) /* large streamed bodies: fewer, larger writes */
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
     if (req->body_fd > 0) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
-        curl_easy_setopt(c, CURLOPT_READDATA, req);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
     } else if (req->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
@@ -229,8 +283,8 @@ static int attempt(const struct http_request *req,
     }
     rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* `detail` ends with this call */
     curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
     if (sink.overflow)
         return perr_set(err, PERR_LIMIT, "%s %s: the response is larger than %zu bytes",
                         req->method, req->url, o->max_body_bytes);

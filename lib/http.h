@@ -37,17 +37,19 @@ struct http_request {
     size_t body_len;
     /* A streamed request (body_fd or sink) cannot be replayed by http_do: give it
      * max_attempts 1 and resume or restart at the caller (S3 ranges, a rewound fd). */
-    int body_fd;                  /* > 0: send body_len bytes read from this fd instead */
+    int body_fd;                  /* > 0: send body_len bytes read from this fd instead, */
+    unsigned long long body_off;  /* starting at this offset (pread: the fd may be shared) */
     const struct http_sink *sink; /* stream a 2xx body here, or NULL */
 };
 
 struct http_response {
     long status;
     struct buf body;
-    char date[64];    /* the Date header, for clock-skew correction */
-    char etag[128];   /* the ETag header as sent (quotes included), or "" */
-    int attempts;     /* how many tries it took */
-    bool sink_failed; /* the sink refused data */
+    char date[64];            /* the Date header, for clock-skew correction */
+    char etag[128];           /* the ETag header as sent (quotes included), or "" */
+    long long content_length; /* the Content-Length header, or -1 (HEAD reads sizes here) */
+    int attempts;             /* how many tries it took */
+    bool sink_failed;         /* the sink refused data */
 };
 
 /* libcurl's global set-up, once: call it before the first threads that make requests. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* S3 ListObjectsV2 and GetObject-to-file over lib/http, signed by lib/awssign. */
+/* S3 object calls over lib/http, signed by lib/awssign. */
 #include "lib/s3.h"
 
 #include <errno.h>
@@ -149,14 +149,38 @@ static int s3_error(const char *what, const struct http_response *r, struct perr
     return perr_set(err, PERR_HTTP, "%s: HTTP %ld", what, r->status);
 }
 
-/* A request body read from a file, with its SHA-256 for the signature. */
+/* A request body: len bytes of fd from off, or in memory; its SHA-256 (hex) is signed. */
 struct s3_body {
     int fd;
+    uint64_t off;
     uint64_t len;
+    const char *data;
     const char *sha256_hex;
 };
 
-/* Sends one signed request; extra headers are sent and signed. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t s3_deadline(const struct s3_client *s)
+{
+    return s->deadline_ms ? __atomic_load_n(s->deadline_ms, __ATOMIC_RELAXED) : 0;
+}
+
+/* True once the deadline is (nearly) here: no point in another try. */
+static bool out_of_time(const struct s3_client *s)
+{
+    uint64_t deadline = s3_deadline(s);
+
+    return deadline && now_ms() + 100 >= deadline;
+}
+
+/* Sends one signed request; extra headers are sent and signed. With a deadline, the request
+ * may not outlast it. */
 static int s3_request(const struct s3_client *s,
                       const char *method,
                       const char *bucket,
@@ -166,14 +190,27 @@ static int s3_request(const struct s3_client *s,
                       size_t extra_count,
                       const struct http_sink *sink,
                       const struct s3_body *body,
-                      const struct http_opts *opts,
+                      const struct http_opts *given,
                       struct http_response *resp,
                       struct perr *err)
 {
+    struct http_opts opts = *given;
     struct buf url, path;
     struct awssign_headers h;
     int rc;
 
+    uint64_t deadline = s3_deadline(s);
+
+    if (deadline) {
+        uint64_t now = now_ms();
+        if (now + 100 >= deadline)
+            return perr_set(err, PERR_TIMEOUT,
+                            "%s s3://%s/%s: not started: the time left before the platform's "
+                            "SIGKILL (PARITY_STOP_SECONDS) is spent",
+                            method, bucket, key);
+        if (!opts.total_timeout_ms || (uint64_t)opts.total_timeout_ms > deadline - now)
+            opts.total_timeout_ms = (long)(deadline - now);
+    }
     buf_init(&url, 8192);
     buf_init(&path, 4096);
     rc = object_url(s, bucket, key, &url, &path, err);
@@ -188,6 +225,8 @@ static int s3_request(const struct s3_client *s,
                                     .query = query,
                                     .extra = extra,
                                     .extra_count = extra_count,
+                                    .body = body ? body->data : NULL,
+                                    .body_len = body && body->data ? (size_t)body->len : 0,
                                     .region = s->region,
                                     .service = "s3",
                                     .s3 = true,
@@ -203,9 +242,11 @@ static int s3_request(const struct s3_client *s,
                                    .url = url.data,
                                    .headers = h.lines,
                                    .sink = sink,
-                                   .body_fd = body ? body->fd : 0,
+                                   .body = body ? body->data : NULL,
+                                   .body_fd = body && !body->data ? body->fd : 0,
+                                   .body_off = body ? body->off : 0,
                                    .body_len = body ? (size_t)body->len : 0};
-        rc = http_do(&req, opts, resp, err);
+        rc = http_do(&req, &opts, resp, err);
         awssign_wipe(&h);
     }
     buf_cleanup(&url);
@@ -298,8 +339,8 @@ int s3_list(const struct s3_client *s,
     return rc;
 }
 
-/* Object transfers: long, streamed, one attempt per request (s3_get_file resumes, s3_put_file
- * starts over), and dropped when no byte moves for a minute. */
+/* Object transfers: long, streamed, one attempt per request (s3_get_range resumes, uploads
+ * start their part over), and dropped when no byte moves for a minute. */
 static const struct http_opts transfer_opts = {.max_body_bytes = 64 * 1024,
                                                .max_attempts = 1,
                                                .idempotent = true,
@@ -307,32 +348,200 @@ static const struct http_opts transfer_opts = {.max_body_bytes = 64 * 1024,
                                                .stall_timeout_ms = S3_STALL_MS,
                                                .connect_timeout_ms = 5000};
 
-struct file_sink {
+/* Small requests around transfers (HEAD, create, complete, abort, delete): retried by http_do. */
+static const struct http_opts control_opts = {
+    .max_body_bytes = 1u << 20, .idempotent = true, .total_timeout_ms = 60000};
+
+static void pause_before(int tries)
+{
+    struct timespec ts = {0, 100000000L * tries};
+
+    nanosleep(&ts, NULL);
+}
+
+static void count_moved(const struct s3_client *s, uint64_t n)
+{
+    if (s->moved)
+        __atomic_add_fetch(s->moved, n, __ATOMIC_RELAXED);
+}
+
+int s3_head(const struct s3_client *s,
+            const char *bucket,
+            const char *key,
+            struct s3_object *o,
+            struct perr *err)
+{
+    struct http_response resp;
+    char what[1200];
+    int rc;
+
+    snprintf(what, sizeof(what), "HeadObject s3://%s/%s", bucket, key);
+    http_response_init(&resp);
+    rc = s3_request(s, "HEAD", bucket, key, NULL, NULL, 0, NULL, NULL, &control_opts, &resp, err);
+    if (rc == 0 && resp.status == 404)
+        rc = perr_set(err, PERR_USAGE, "s3://%s/%s: no such object", bucket, key);
+    else if (rc == 0 && resp.status != 200)
+        rc = s3_error(what, &resp, err);
+    else if (rc == 0 && resp.content_length < 0)
+        rc = perr_set(err, PERR_HTTP, "%s: no Content-Length in the answer", what);
+    if (rc == 0) {
+        memset(o, 0, sizeof(*o));
+        snprintf(o->key, sizeof(o->key), "%s", key);
+        o->size = (uint64_t)resp.content_length;
+        snprintf(o->etag, sizeof(o->etag), "%s", resp.etag);
+    }
+    http_response_cleanup(&resp);
+    return rc;
+}
+
+/* libcurl hands over 16 KiB at a time; writes go out in runs of this size instead. */
+#define SINK_BUFFER (256u << 10)
+
+struct range_sink {
+    const struct s3_client *s;
     int fd;
-    uint64_t written;
-    uint64_t limit;
+    uint64_t at;  /* the offset of the next byte received */
+    uint64_t end; /* one past the last byte wanted */
+    char *buf;    /* received, not yet written: the bytes before `at` */
+    size_t used;
     bool too_long;
+    bool write_failed;
 };
 
-static bool write_part(void *ctx, const char *data, size_t len)
+/* Writes the buffered bytes where they belong. */
+static bool flush_range(struct range_sink *f)
 {
-    struct file_sink *f = ctx;
+    uint64_t off = f->at - f->used;
+    size_t done = 0;
 
-    if (f->written + len > f->limit) {
-        f->too_long = true; /* more than the listing said: not the object we listed */
+    while (done < f->used) {
+        ssize_t n = pwrite(f->fd, f->buf + done, f->used - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            f->write_failed = true;
+            return false;
+        }
+        done += (size_t)n;
+    }
+    f->used = 0;
+    return true;
+}
+
+static bool write_range(void *ctx, const char *data, size_t len)
+{
+    struct range_sink *f = ctx;
+
+    if (len > f->end - f->at) {
+        f->too_long = true; /* more than asked for: not the object we listed */
         return false;
     }
     while (len) {
-        ssize_t n = write(f->fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        f->written += (uint64_t)n;
+        size_t n = len < SINK_BUFFER - f->used ? len : SINK_BUFFER - f->used;
+        memcpy(f->buf + f->used, data, n);
+        f->used += n;
+        f->at += n;
+        count_moved(f->s, n);
         data += n;
-        len -= (size_t)n;
+        len -= n;
+        if (f->used == SINK_BUFFER && !flush_range(f))
+            return false;
     }
     return true;
+}
+
+int s3_get_range(const struct s3_client *s,
+                 const char *bucket,
+                 const struct s3_object *o,
+                 int fd,
+                 uint64_t off,
+                 uint64_t len,
+                 struct perr *err)
+{
+    struct range_sink f = {.s = s, .fd = fd, .at = off, .end = off + len};
+    struct http_sink sink = {write_range, &f};
+    bool whole = off == 0 && len == o->size;
+    char range[64], what[1200];
+    int rc = -1;
+
+    snprintf(what, sizeof(what), "downloading s3://%s/%s", bucket, o->key);
+    f.buf = malloc(SINK_BUFFER);
+    if (!f.buf)
+        return perr_set(err, PERR_NOMEM, "%s: out of memory", what);
+    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
+        struct sigv4_header extra[2];
+        size_t n = 0;
+        struct http_response resp;
+        if (!whole || f.at > off) {
+            snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, f.at, f.end - 1);
+            extra[n++] = (struct sigv4_header){"range", range};
+        }
+        if (o->etag[0] && (n || tries > 1))
+            extra[n++] = (struct sigv4_header){"if-match", o->etag};
+        http_response_init(&resp);
+        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, NULL, &transfer_opts,
+                        &resp, err);
+        /* what arrived is good whatever happened next: written now, a retry resumes after it */
+        if (f.used && !flush_range(&f) && rc == 0)
+            rc = -1;
+        if (rc == 0 && resp.status != 200 && resp.status != 206) {
+            rc = s3_error(what, &resp, err);
+            /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
+            if (!http_is_retryable(resp.status, resp.body.data))
+                tries = S3_GET_TRIES;
+        } else if (rc == 0 && n && resp.status == 200 && !whole) {
+            rc = perr_set(err, PERR_HTTP, "%s: the server ignored the byte range", what);
+            tries = S3_GET_TRIES;
+        } else if (rc == 0 && o->etag[0] && resp.etag[0] && strcmp(resp.etag, o->etag) != 0) {
+            rc = perr_set(err, PERR_HTTP, "%s: the object changed while it was listed", what);
+            tries = S3_GET_TRIES;
+        } else if (rc < 0 && f.too_long) {
+            rc = perr_set(err, PERR_HTTP, "%s: longer than the %" PRIu64 " bytes listed", what,
+                          o->size);
+            tries = S3_GET_TRIES;
+        } else if (rc < 0 && f.write_failed) {
+            rc = perr_sys(err, "%s: writing it", what);
+            tries = S3_GET_TRIES;
+        } else if (rc < 0 && out_of_time(s)) {
+            tries = S3_GET_TRIES; /* out of time, not a slow peer */
+        }
+        http_response_cleanup(&resp);
+        if (rc == 0 && f.at == f.end)
+            break;
+        if (rc == 0)
+            rc =
+                perr_set(err, PERR_HTTP, "%s: the connection ended at byte %" PRIu64 " of %" PRIu64,
+                         what, f.at - off, len);
+        if (tries < S3_GET_TRIES)
+            pause_before(tries);
+    }
+    free(f.buf);
+    return rc;
+}
+
+int s3_get_buf(const struct s3_client *s,
+               const char *bucket,
+               const char *key,
+               struct buf *out,
+               struct perr *err)
+{
+    struct http_opts opts = control_opts;
+    struct http_response resp;
+    char what[1200];
+    int rc;
+
+    snprintf(what, sizeof(what), "s3://%s/%s", bucket, key);
+    opts.max_body_bytes = out->max_bytes;
+    http_response_init(&resp);
+    rc = s3_request(s, "GET", bucket, key, NULL, NULL, 0, NULL, NULL, &opts, &resp, err);
+    if (rc == 0 && resp.status == 404)
+        rc = perr_set(err, PERR_USAGE, "%s: no such object", what);
+    else if (rc == 0 && resp.status != 200)
+        rc = s3_error(what, &resp, err);
+    if (rc == 0)
+        rc = buf_append(out, resp.body.data ? resp.body.data : "", resp.body.len, err);
+    http_response_cleanup(&resp);
+    return rc;
 }
 
 int s3_get_file(const struct s3_client *s,
@@ -341,66 +550,64 @@ int s3_get_file(const struct s3_client *s,
                 const char *path,
                 struct perr *err)
 {
-    char partial[4200], range[64], what[1200];
-    struct file_sink f = {.limit = o->size};
-    struct http_sink sink = {write_part, &f};
-    int rc = -1;
+    char partial[4200];
+    int fd, rc;
 
-    snprintf(what, sizeof(what), "downloading s3://%s/%s", bucket, o->key);
     if ((size_t)snprintf(partial, sizeof(partial), "%s.parity-partial", path) >= sizeof(partial))
-        return perr_set(err, PERR_LIMIT, "%s: the local path is too long", what);
-    f.fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (f.fd < 0)
-        return perr_sys(err, "%s: creating %s", what, partial);
-    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
-        struct sigv4_header extra[2];
-        size_t n = 0;
-        struct http_response resp;
-        if (f.written) {
-            snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", f.written);
-            extra[n++] = (struct sigv4_header){"range", range};
-        }
-        if (o->etag[0] && (f.written || tries > 1))
-            extra[n++] = (struct sigv4_header){"if-match", o->etag};
-        http_response_init(&resp);
-        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, NULL, &transfer_opts,
-                        &resp, err);
-        if (rc == 0 && resp.status != 200 && resp.status != 206) {
-            rc = s3_error(what, &resp, err);
-            /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
-            if (!http_is_retryable(resp.status, resp.body.data))
-                tries = S3_GET_TRIES;
-        } else if (rc == 0 && o->etag[0] && resp.etag[0] && strcmp(resp.etag, o->etag) != 0) {
-            rc = perr_set(err, PERR_HTTP, "%s: the object changed while it was listed", what);
-            tries = S3_GET_TRIES;
-        } else if (rc < 0 && f.too_long) {
-            rc = perr_set(err, PERR_HTTP, "%s: longer than the %" PRIu64 " bytes listed", what,
-                          o->size);
-            tries = S3_GET_TRIES;
-        } else if (rc < 0 && resp.sink_failed) {
-            rc = perr_sys(err, "%s: writing %s", what, partial);
-            tries = S3_GET_TRIES;
-        }
-        http_response_cleanup(&resp);
-        if (rc == 0 && f.written == o->size)
-            break;
-        if (rc == 0)
-            rc =
-                perr_set(err, PERR_HTTP, "%s: the connection ended at byte %" PRIu64 " of %" PRIu64,
-                         what, f.written, o->size);
-        if (tries < S3_GET_TRIES) {
-            struct timespec ts = {0, 100000000L * tries};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (rc == 0 && close(f.fd) < 0)
-        rc = perr_sys(err, "%s: closing %s", what, partial);
+        return perr_set(err, PERR_LIMIT, "downloading s3://%s/%s: the local path is too long",
+                        bucket, o->key);
+    fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return perr_sys(err, "downloading s3://%s/%s: creating %s", bucket, o->key, partial);
+    rc = s3_get_range(s, bucket, o, fd, 0, o->size, err);
+    if (rc == 0 && close(fd) < 0)
+        rc = perr_sys(err, "downloading s3://%s/%s: closing %s", bucket, o->key, partial);
     else if (rc < 0)
-        close(f.fd);
+        close(fd);
     if (rc == 0 && rename(partial, path) < 0)
-        rc = perr_sys(err, "%s: renaming %s", what, partial);
+        rc = perr_sys(err, "downloading s3://%s/%s: renaming %s", bucket, o->key, partial);
     if (rc < 0)
         unlink(partial);
+    return rc;
+}
+
+/* Sends len bytes of fd from off as one request (a PUT or a part), signed with their SHA-256,
+ * retried from its start on 5xx, throttling and transport errors; the answer stays in resp. */
+static int upload_body(const struct s3_client *s,
+                       const char *key,
+                       const char *bucket,
+                       const char *query,
+                       int fd,
+                       uint64_t off,
+                       uint64_t len,
+                       const char *what,
+                       struct http_response *resp,
+                       struct perr *err)
+{
+    uint8_t digest[CRYPTO_SHA256_BYTES];
+    char hash[65];
+    int rc = -1;
+
+    if (crypto_sha256_range(fd, off, len, digest) < 0)
+        return perr_sys(err, "%s: reading it", what);
+    crypto_hex(digest, sizeof(digest), hash);
+    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
+        struct s3_body body = {.fd = fd, .off = off, .len = len, .sha256_hex = hash};
+        bool again;
+        http_response_cleanup(resp);
+        http_response_init(resp);
+        rc = s3_request(s, "PUT", bucket, key, query, NULL, 0, NULL, &body, &transfer_opts, resp,
+                        err);
+        again = rc < 0 ? !out_of_time(s) : http_is_retryable(resp->status, resp->body.data);
+        if (rc == 0 && resp->status != 200)
+            rc = s3_error(what, resp, err);
+        if (rc == 0 || !again)
+            break;
+        if (tries < S3_GET_TRIES)
+            pause_before(tries);
+    }
+    if (rc == 0)
+        count_moved(s, len);
     return rc;
 }
 
@@ -410,17 +617,16 @@ int s3_put_file(const struct s3_client *s,
                 const char *path,
                 struct perr *err)
 {
-    /* A single PUT takes up to 5 GiB. */
-    uint8_t digest[CRYPTO_SHA256_BYTES];
-    char hash[65], what[1200];
+    struct http_response resp;
+    char what[1200];
     struct stat st;
-    int fd, rc = -1;
+    int fd, rc;
 
     snprintf(what, sizeof(what), "uploading %s to s3://%s/%s", path, bucket, key);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return perr_sys(err, "%s: opening it", what);
-    if (fstat(fd, &st) < 0 || crypto_sha256_fd(fd, digest) < 0) {
+    if (fstat(fd, &st) < 0) {
         rc = perr_sys(err, "%s: reading it", what);
         close(fd);
         return rc;
@@ -429,28 +635,165 @@ int s3_put_file(const struct s3_client *s,
         close(fd);
         return perr_set(err, PERR_LIMIT, "%s: over 5 GiB, which needs a multipart upload", what);
     }
-    crypto_hex(digest, sizeof(digest), hash);
-    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
-        struct s3_body body = {fd, (uint64_t)st.st_size, hash};
-        struct http_response resp;
-        if (lseek(fd, 0, SEEK_SET) < 0) {
-            rc = perr_sys(err, "%s: rewinding it", what);
-            break;
-        }
-        http_response_init(&resp);
-        rc = s3_request(s, "PUT", bucket, key, NULL, NULL, 0, NULL, &body, &transfer_opts, &resp,
-                        err);
-        bool again = rc < 0 || http_is_retryable(resp.status, resp.body.data);
-        if (rc == 0 && resp.status != 200)
-            rc = s3_error(what, &resp, err);
-        http_response_cleanup(&resp);
-        if (rc == 0 || !again)
-            break;
-        if (tries < S3_GET_TRIES) {
-            struct timespec ts = {0, 100000000L * tries};
-            nanosleep(&ts, NULL);
-        }
-    }
+    http_response_init(&resp);
+    rc = upload_body(s, key, bucket, NULL, fd, 0, (uint64_t)st.st_size, what, &resp, err);
+    http_response_cleanup(&resp);
     close(fd);
+    return rc;
+}
+
+int s3_mpu_create(const struct s3_client *s,
+                  const char *bucket,
+                  const char *key,
+                  char *upload_id,
+                  size_t upload_id_len,
+                  struct perr *err)
+{
+    struct http_response resp;
+    char what[1200];
+    int rc;
+
+    snprintf(what, sizeof(what), "CreateMultipartUpload s3://%s/%s", bucket, key);
+    http_response_init(&resp);
+    /* A create that timed out may have happened: a second one only leaves an upload that is
+     * never completed, which the caller aborts with the one it got. */
+    rc = s3_request(s, "POST", bucket, key, "uploads=", NULL, 0, NULL, NULL, &control_opts, &resp,
+                    err);
+    if (rc == 0 && resp.status != 200)
+        rc = s3_error(what, &resp, err);
+    if (rc == 0 && (xml_text(resp.body.data ? resp.body.data : "", resp.body.len, "UploadId",
+                             upload_id, upload_id_len) < 0 ||
+                    !upload_id[0]))
+        rc = perr_set(err, PERR_PARSE, "%s: no UploadId in the answer", what);
+    http_response_cleanup(&resp);
+    return rc;
+}
+
+/* "partNumber=N&uploadId=ID" or "uploadId=ID", the ID percent-encoded. */
+static int upload_query(struct buf *q, unsigned part, const char *upload_id, struct perr *err)
+{
+    int rc = part ? buf_printf(q, err, "partNumber=%u&uploadId=", part)
+                  : buf_append_str(q, "uploadId=", err);
+
+    return rc == 0 ? sigv4_uri_encode(q, upload_id, strlen(upload_id), false, err) : rc;
+}
+
+int s3_mpu_part(const struct s3_client *s,
+                const char *bucket,
+                const char *key,
+                const char *upload_id,
+                unsigned part,
+                int fd,
+                uint64_t off,
+                uint64_t len,
+                char etag[128],
+                struct perr *err)
+{
+    struct http_response resp;
+    struct buf q;
+    char what[1300];
+    int rc;
+
+    snprintf(what, sizeof(what), "uploading part %u of s3://%s/%s", part, bucket, key);
+    buf_init(&q, 4096);
+    http_response_init(&resp);
+    rc = upload_query(&q, part, upload_id, err);
+    if (rc == 0)
+        rc = upload_body(s, key, bucket, q.data, fd, off, len, what, &resp, err);
+    if (rc == 0 && !resp.etag[0])
+        rc = perr_set(err, PERR_HTTP, "%s: no ETag in the answer", what);
+    if (rc == 0)
+        snprintf(etag, 128, "%s", resp.etag);
+    http_response_cleanup(&resp);
+    buf_cleanup(&q);
+    return rc;
+}
+
+int s3_mpu_complete(const struct s3_client *s,
+                    const char *bucket,
+                    const char *key,
+                    const char *upload_id,
+                    char (*etags)[128],
+                    unsigned parts,
+                    struct perr *err)
+{
+    struct http_response resp;
+    struct buf q, xml;
+    char what[1200];
+    int rc;
+
+    snprintf(what, sizeof(what), "CompleteMultipartUpload s3://%s/%s", bucket, key);
+    buf_init(&q, 4096);
+    buf_init(&xml, (size_t)parts * 200 + 256);
+    http_response_init(&resp);
+    rc = upload_query(&q, 0, upload_id, err);
+    if (rc == 0)
+        rc = buf_append_str(&xml, "<CompleteMultipartUpload>", err);
+    for (unsigned i = 0; rc == 0 && i < parts; i++) {
+        /* ETags are quoted hex: nothing in them needs XML escaping but the quotes */
+        const char *e = etags[i];
+        size_t n = strlen(e);
+        if (n >= 2 && e[0] == '"' && e[n - 1] == '"')
+            rc = buf_printf(&xml, err,
+                            "<Part><PartNumber>%u</PartNumber><ETag>&quot;%.*s&quot;"
+                            "</ETag></Part>",
+                            i + 1, (int)(n - 2), e + 1);
+        else
+            rc = buf_printf(&xml, err, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
+                            i + 1, e);
+    }
+    if (rc == 0)
+        rc = buf_append_str(&xml, "</CompleteMultipartUpload>", err);
+    if (rc == 0) {
+        struct s3_body body = {.data = xml.data, .len = xml.len};
+        rc = s3_request(s, "POST", bucket, key, q.data, NULL, 0, NULL, &body, &control_opts, &resp,
+                        err);
+    }
+    /* S3 may answer 200 and put an error in the body of a long completion */
+    if (rc == 0 && (resp.status != 200 || (resp.body.data && strstr(resp.body.data, "<Error>"))))
+        rc = s3_error(what, &resp, err);
+    http_response_cleanup(&resp);
+    buf_cleanup(&q);
+    buf_cleanup(&xml);
+    return rc;
+}
+
+int s3_mpu_abort(const struct s3_client *s,
+                 const char *bucket,
+                 const char *key,
+                 const char *upload_id,
+                 struct perr *err)
+{
+    struct http_response resp;
+    struct buf q;
+    char what[1200];
+    int rc;
+
+    snprintf(what, sizeof(what), "AbortMultipartUpload s3://%s/%s", bucket, key);
+    buf_init(&q, 4096);
+    http_response_init(&resp);
+    rc = upload_query(&q, 0, upload_id, err);
+    if (rc == 0)
+        rc = s3_request(s, "DELETE", bucket, key, q.data, NULL, 0, NULL, NULL, &control_opts, &resp,
+                        err);
+    if (rc == 0 && resp.status != 204 && resp.status != 200 && resp.status != 404)
+        rc = s3_error(what, &resp, err);
+    http_response_cleanup(&resp);
+    buf_cleanup(&q);
+    return rc;
+}
+
+int s3_delete(const struct s3_client *s, const char *bucket, const char *key, struct perr *err)
+{
+    struct http_response resp;
+    char what[1200];
+    int rc;
+
+    snprintf(what, sizeof(what), "DeleteObject s3://%s/%s", bucket, key);
+    http_response_init(&resp);
+    rc = s3_request(s, "DELETE", bucket, key, NULL, NULL, 0, NULL, NULL, &control_opts, &resp, err);
+    if (rc == 0 && resp.status != 204 && resp.status != 200 && resp.status != 404)
+        rc = s3_error(what, &resp, err);
+    http_response_cleanup(&resp);
     return rc;
 }

@@ -1,23 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-/* S3: ListObjectsV2 with pagination, GetObject streamed into a file with resumable retries,
- * PutObject from a file, signed with SigV4 (S3's rules). Virtual-hosted or path style, and
- * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for other endpoints. */
+/* S3: ListObjectsV2 with pagination, HeadObject, GetObject of byte ranges streamed into a file
+ * with resumable retries, PutObject and multipart uploads from a file, DeleteObject, signed with
+ * SigV4 (S3's rules). Virtual-hosted or path style, and AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL
+ * for other endpoints. Every call is safe from several threads on one client. */
 #ifndef PARITY_S3_H
 #define PARITY_S3_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
 #include "lib/creds.h"
 #include "lib/envlist.h"
 #include "lib/err.h"
 
 #define S3_MAX_KEY 1024 /* S3's own limit, in bytes */
 
+#define S3_MIN_PART  (5ULL << 20) /* S3's smallest part of a multipart upload, but the last */
+#define S3_MAX_PARTS 10000
+
 struct s3_client {
     const struct creds *creds;
     char region[64];
     char endpoint[512]; /* a custom endpoint (path style), or "" for AWS */
+    /* set by the caller when wanted */
+    /* CLOCK_MONOTONIC ms after which no request starts or lasts (0: none), read atomically at
+     * each request, so another thread may set it while transfers run; NULL: none */
+    const uint64_t *deadline_ms;
+    uint64_t *moved; /* bytes transferred are added here atomically (progress), or NULL */
 };
 
 struct s3_object {
@@ -57,11 +67,38 @@ PARITY_MUST_CHECK int s3_list(const struct s3_client *s,
                               void *ctx,
                               struct perr *err);
 
+/* HeadObject: the key's size and ETag into o; a missing key is PERR_USAGE "no such object". */
+PARITY_MUST_CHECK int s3_head(const struct s3_client *s,
+                              const char *bucket,
+                              const char *key,
+                              struct s3_object *o,
+                              struct perr *err);
+
+/*
+ * Writes bytes [off, off+len) of the object into fd at the same offsets (pwrite). A dropped
+ * connection or a 5xx resumes where it stopped, up to 5 tries; every request after the first
+ * (and every ranged one) is bound to the listed ETag with If-Match, so the bytes of two
+ * versions never mix. A whole object is asked for without a Range.
+ */
+PARITY_MUST_CHECK int s3_get_range(const struct s3_client *s,
+                                   const char *bucket,
+                                   const struct s3_object *o,
+                                   int fd,
+                                   uint64_t off,
+                                   uint64_t len,
+                                   struct perr *err);
+
+/* A small object (a config document) into out, at most out's max_bytes. */
+PARITY_MUST_CHECK int s3_get_buf(const struct s3_client *s,
+                                 const char *bucket,
+                                 const char *key,
+                                 struct buf *out,
+                                 struct perr *err);
+
 /*
  * Downloads the object into path: written to "path.parity-partial" first and renamed only when
- * complete, so a partial file never has the final name. A dropped connection or a 5xx resumes
- * where it stopped (a Range request bound to the ETag with If-Match), up to 5 tries. The size
- * and ETag must match `o` (from s3_list).
+ * complete, so a partial file never has the final name. Resumes like s3_get_range. The size
+ * and ETag must match `o` (from s3_list or s3_head).
  */
 PARITY_MUST_CHECK int s3_get_file(const struct s3_client *s,
                                   const char *bucket,
@@ -76,6 +113,45 @@ PARITY_MUST_CHECK int s3_put_file(const struct s3_client *s,
                                   const char *key,
                                   const char *path,
                                   struct perr *err);
+
+/* Multipart upload (for files over 5 GiB, and faster for large ones): create, parts (each
+ * signed with its SHA-256, retried on its own), complete with every part's ETag in order, or
+ * abort, which drops the parts already stored. */
+PARITY_MUST_CHECK int s3_mpu_create(const struct s3_client *s,
+                                    const char *bucket,
+                                    const char *key,
+                                    char *upload_id,
+                                    size_t upload_id_len,
+                                    struct perr *err);
+/* Uploads bytes [off, off+len) of fd (read with pread) as part `part` (1-based); its ETag
+ * goes into etag. */
+PARITY_MUST_CHECK int s3_mpu_part(const struct s3_client *s,
+                                  const char *bucket,
+                                  const char *key,
+                                  const char *upload_id,
+                                  unsigned part,
+                                  int fd,
+                                  uint64_t off,
+                                  uint64_t len,
+                                  char etag[128],
+                                  struct perr *err);
+PARITY_MUST_CHECK int s3_mpu_complete(const struct s3_client *s,
+                                      const char *bucket,
+                                      const char *key,
+                                      const char *upload_id,
+                                      char (*etags)[128],
+                                      unsigned parts,
+                                      struct perr *err);
+/* Best effort: a failed abort is logged by the caller; S3's lifecycle rules are the backstop. */
+PARITY_MUST_CHECK int s3_mpu_abort(const struct s3_client *s,
+                                   const char *bucket,
+                                   const char *key,
+                                   const char *upload_id,
+                                   struct perr *err);
+
+/* DeleteObject; a key that is already gone is no error (S3 answers 204 either way). */
+PARITY_MUST_CHECK int
+s3_delete(const struct s3_client *s, const char *bucket, const char *key, struct perr *err);
 
 /* Parses one ListObjectsV2 page (exposed for tests and fuzzing): fn per object, then the
  * continuation token ("" on the last page). */

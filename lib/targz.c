@@ -22,11 +22,22 @@
 #define MAX_DEPTH   64
 #define MAX_NAMELEN 4096
 
+/* Incompressible data (weights, checkpoints, media) costs deflate ~30 MiB/s for nothing: a
+ * window of input that deflate shrinks by less than 3% switches to stored blocks for the next
+ * few windows, then deflate tries again, as it does at the start of every large file. */
+#define LEVEL          6
+#define WINDOW         (4u << 20)
+#define STORED_WINDOWS 8
+
 struct writer {
     z_stream z;
     int fd;
     unsigned char out[65536];
     struct targz_stats *stats;
+    int level;       /* LEVEL, or 0 (stored) while data does not compress */
+    uLong window_in; /* total_in and total_out where the window started */
+    uLong window_out;
+    unsigned stored_left; /* windows to go at level 0 */
 };
 
 static int flush_out(struct writer *w, struct perr *err)
@@ -46,9 +57,52 @@ static int flush_out(struct writer *w, struct perr *err)
     return 0;
 }
 
+/* Changes the deflate level between inputs: what deflate holds is written at the old level,
+ * which may need the output buffer emptied first. */
+static int set_level(struct writer *w, int level, struct perr *err)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        if (flush_out(w, err) < 0)
+            return -1;
+        int rc = deflateParams(&w->z, level, Z_DEFAULT_STRATEGY);
+        if (rc == Z_OK) {
+            w->level = level;
+            return 0;
+        }
+        if (rc != Z_BUF_ERROR)
+            break;
+    }
+    return perr_set(err, PERR_IO, "changing the compression level failed");
+}
+
+/* At the end of each window: stored blocks while data does not compress, deflate otherwise. */
+static int adapt_level(struct writer *w, struct perr *err)
+{
+    uLong in = w->z.total_in - w->window_in, out = w->z.total_out - w->window_out;
+    int want = w->level;
+
+    if (in < WINDOW)
+        return 0;
+    if (w->level == LEVEL && out > in - in / 32) {
+        want = 0;
+        w->stored_left = STORED_WINDOWS;
+    } else if (w->level == 0 && --w->stored_left == 0) {
+        want = LEVEL;
+    }
+    if (want != w->level && set_level(w, want, err) < 0)
+        return -1;
+    w->window_in = w->z.total_in;
+    w->window_out = w->z.total_out;
+    return 0;
+}
+
 /* Compresses len bytes (finish: end the gzip stream). */
 static int put(struct writer *w, const void *data, size_t len, bool finish, struct perr *err)
 {
+    if (adapt_level(w, err) < 0)
+        return -1;
+    if (w->level == 0)
+        w->stats->stored += len;
     w->z.next_in = (Bytef *)(uintptr_t)data;
     w->z.avail_in = (uInt)len;
     for (;;) {
@@ -160,6 +214,13 @@ static int add_file(
     rc = pax_if_needed(w, name, NULL, left, err);
     if (rc == 0)
         rc = header(w, name, st, '0', NULL, left, err);
+    /* a large file is judged on its own data; small ones go with the ones before them */
+    if (rc == 0 && left >= WINDOW && w->level != LEVEL)
+        rc = set_level(w, LEVEL, err);
+    if (left >= WINDOW) {
+        w->window_in = w->z.total_in;
+        w->window_out = w->z.total_out;
+    }
     /* Exactly the size in the header: a file that grows or shrinks meanwhile is an error,
      * never a corrupt archive. */
     while (rc == 0 && left) {
@@ -255,7 +316,8 @@ int targz_write_dir(const char *dir, int out_fd, struct targz_stats *stats, stru
     w->z.next_out = w->out;
     w->z.avail_out = sizeof(w->out);
     /* 15 + 16: a gzip wrapper around the deflate stream */
-    if (deflateInit2(&w->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    w->level = LEVEL;
+    if (deflateInit2(&w->z, LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         free(w);
         return perr_set(err, PERR_NOMEM, "out of memory starting compression");
     }

@@ -10,7 +10,8 @@
 
 struct targz_stats {
     uint64_t entries;
-    uint64_t bytes; /* file content, before compression */
+    uint64_t bytes;  /* file content, before compression */
+    uint64_t stored; /* bytes of the archive stream kept as they are: they did not compress */
 };
 
 /*

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 opts=$(grep -oE '\{"[a-z-]+", (no|required)_argument' entrypoint/options.c | cut -d'"' -f2)
-envs=$(grep -ohE '"PARITY_[A-Z_]+"' entrypoint/*.c lib/*.c | tr -d '"' | sort -u)
+envs=$(grep -ohE '"PARITY_[A-Z0-9_]+"' entrypoint/*.c lib/*.c | tr -d '"' | sort -u)
 for o in $opts; do
     for doc in README.md docs/parity-init.1.scd; do
         grep -q -- "--$o" "$doc" || { echo "check-docs: --$o missing from $doc" >&2; status=1; }

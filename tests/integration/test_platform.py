@@ -406,7 +406,7 @@ def test_file_channel_is_read_through_sm_channel(pinit, root, tmp_path):
     ("{tmp}/elsewhere/ck", "{tmp}/elsewhere/ck"),  # outside /opt/ml: taken as is
 ])
 def test_checkpoint_local_path_follows_root(pinit, probe, root, tmp_path, local_path, expected):
-    ck = {"uri": "s3://bucket/fraud/checkpoints/"}
+    ck = {"uri": f"file://{tmp_path}/ck-store/"}
     if local_path:
         ck["local_path"] = local_path.format(tmp=tmp_path)
     existed = os.path.exists("/opt/ml/checkpoints")

@@ -118,13 +118,22 @@ def test_a_bad_remote_config_stops_the_start(run_init, tmp_path, layers, config_
 @pytest.mark.parametrize("uri", ["ftp://example.invalid/c.json", "http://example.invalid/c.json",
                                  "http://127.0.0.1:80@example.invalid/c.json",
                                  "http://localhost.example.invalid/c.json",
-                                 "s3://bucket/config.json", "/etc/parity/remote.json"])
+                                 "/etc/parity/remote.json"])
 def test_unsupported_or_unsafe_uris_are_refused(run_init, tmp_path, layers, uri):
     image, _ = layers
     env = {"PARITY_IMAGE_CONFIG": str(image), "PARITY_CONFIG_URI": uri, "PARITY_LOG_LEVEL": "error"}
     r = run_train(run_init, tmp_path, env)
     assert r.returncode == 125, r
-    assert uri in r.err and "file://, https://" in r.err, r
+    assert uri in r.err and "file://, s3://, https://" in r.err, r
+
+
+def test_an_s3_config_needs_credentials(run_init, tmp_path, layers):
+    image, _ = layers
+    env = {"PARITY_IMAGE_CONFIG": str(image), "PARITY_CONFIG_URI": "s3://bucket/config.json",
+           "PARITY_LOG_LEVEL": "error"}
+    r = run_train(run_init, tmp_path, env)
+    assert r.returncode == 125, r
+    assert "s3://bucket/config.json" in r.err and "needs AWS credentials" in r.err, r
 
 
 def test_a_missing_remote_file_names_it(run_init, tmp_path, layers):

@@ -41,6 +41,16 @@ static void test_crypto_sha256_fd_matches_the_one_shot_digest(void **state)
     assert_int_equal(crypto_sha256_fd(fd, digest), 0);
     crypto_sha256(big, big_len, want);
     assert_memory_equal(digest, want, sizeof(want));
+    /* a range (a multipart part) across the read buffer's edge, the file offset left alone;
+     * one that runs past the end hashes what is there */
+    assert_int_equal(lseek(fd, 3, SEEK_SET), 3);
+    assert_int_equal(crypto_sha256_range(fd, 65530, 70000, digest), 0);
+    crypto_sha256(big + 65530, 70000, want);
+    assert_memory_equal(digest, want, sizeof(want));
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 3);
+    assert_int_equal(crypto_sha256_range(fd, big_len - 5, 100, digest), 0);
+    crypto_sha256(big + big_len - 5, 5, want);
+    assert_memory_equal(digest, want, sizeof(want));
     close(fd);
     /* a read error is reported, not hashed over */
     assert_int_equal(crypto_sha256_fd(fd, digest), -1);

@@ -5,10 +5,12 @@
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,6 +147,62 @@ static void test_untar_round_trip_of_targz(void **state)
     rm_rf(dest);
 }
 
+/* Writes len bytes to path: random (incompressible) or a repeating text (compressible). */
+static void write_bytes(const char *path, size_t len, bool random)
+{
+    static char chunk[1 << 16];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    assert_true(fd >= 0);
+    for (size_t done = 0; done < len; done += sizeof(chunk)) {
+        if (random)
+            assert_int_equal(getrandom(chunk, sizeof(chunk), 0), (ssize_t)sizeof(chunk));
+        else
+            for (size_t i = 0; i < sizeof(chunk); i++)
+                chunk[i] = "epoch,loss,accuracy\n"[i % 20];
+        assert_int_equal(write(fd, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+    }
+    close(fd);
+}
+
+/* Random data is stored (the archive barely grows past it, and packing stays fast) while
+ * compressible data after it is still deflated; both come back byte for byte. */
+static void test_targz_stores_incompressible_data_and_deflates_the_rest(void **state)
+{
+    char src[] = "/tmp/parity-src-XXXXXX", dest[64], a[128], b[128], cmd[512];
+    const size_t size = 24u << 20;
+    struct targz_stats ws;
+    struct untar_stats rs;
+    struct perr e = {0};
+    struct stat st;
+    int fd;
+
+    (void)state;
+    assert_non_null(mkdtemp(src));
+    make_dest(dest);
+    snprintf(a, sizeof(a), "%s/a-weights.bin", src);
+    snprintf(b, sizeof(b), "%s/b-log.csv", src);
+    write_bytes(a, size, true);
+    write_bytes(b, size, false);
+    fd = open("/tmp/parity-mixed.tar.gz", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_int_equal(targz_write_dir(src, fd, &ws, &e), 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    /* the random half is stored (it cannot shrink), the text half shrinks to almost nothing */
+    assert_true((uint64_t)st.st_size > size && (uint64_t)st.st_size < size + size / 50);
+    /* all of the random file but its first window went as stored blocks, none of the text */
+    assert_true(ws.stored >= size - (4u << 20) && ws.stored <= size + 4096);
+    lseek(fd, 0, SEEK_SET);
+    assert_int_equal(untar_gz(fd, dest, NULL, &rs, &e), 0);
+    close(fd);
+    unlink("/tmp/parity-mixed.tar.gz");
+    assert_true(rs.entries == 2 && rs.bytes == 2 * size);
+    snprintf(cmd, sizeof(cmd), "cmp -s %s %s/a-weights.bin && cmp -s %s %s/b-log.csv", a, dest, b,
+             dest);
+    assert_int_equal(system(cmd), 0);
+    rm_rf(src);
+    rm_rf(dest);
+}
+
 static void test_untar_refuses_hostile_entries(void **state)
 {
     static const struct {
@@ -257,6 +315,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_untar_round_trip_of_targz),
+        cmocka_unit_test(test_targz_stores_incompressible_data_and_deflates_the_rest),
         cmocka_unit_test(test_untar_refuses_hostile_entries),
         cmocka_unit_test(test_untar_never_writes_through_a_link),
         cmocka_unit_test(test_untar_limits_and_modes),
