@@ -59,6 +59,7 @@ else
 $(error VARIANT must be release, debug, asan or valgrind)
 endif
 INIT_BIN ?= $(O)/parity-init
+SHIM_BIN := $(if $(filter release,$(VARIANT)),build/parity,$(O)/parity)
 
 CPPFLAGS_ALL := $(BASE_CPPFLAGS) $(CPPFLAGS)
 CFLAGS_ALL   := $(BASE_CFLAGS) $(CFLAGS_V) $(CFLAGS)
@@ -66,10 +67,12 @@ LDFLAGS_ALL  := $(LDFLAGS_V) $(LDFLAGS)
 
 LIB_SRCS   := $(wildcard lib/*.c)
 INIT_SRCS  := $(wildcard entrypoint/*.c)
+SHIM_SRCS  := $(wildcard shim/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
 INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/%.o)
+SHIM_OBJS  := $(SHIM_SRCS:%.c=$(O)/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/unit/%)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 PROBE      := build/probe
@@ -79,7 +82,7 @@ MANPAGE    := build/parity-init.1
         memcheck fuzz fuzz-replay install clean demo bench deps
 .DELETE_ON_ERROR:
 
-all: $(INIT_BIN) $(PROBE) $(MANPAGE)
+all: $(INIT_BIN) $(SHIM_BIN) $(PROBE) $(MANPAGE)
 
 deps: $(DEPS_STAMP)
 
@@ -97,6 +100,11 @@ $(O)/libparity.a: $(LIB_OBJS)
 $(INIT_BIN): $(INIT_OBJS) $(O)/libparity.a
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(INIT_OBJS) $(O)/libparity.a $(LIBS)
+
+# parity, the launcher: the same library, its own main.
+$(SHIM_BIN): $(SHIM_OBJS) $(O)/libparity.a
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(SHIM_OBJS) $(O)/libparity.a $(LIBS)
 
 # The built-in seccomp profile is compiled once, here, by the same code that compiles the others.
 $(O)/tools/gen-seccomp-default: tools/gen-seccomp-default.c entrypoint/seccomp_default.h $(O)/libparity.a
@@ -145,8 +153,8 @@ unit: $(UNIT_TARGETS)
 # parity-init rightly passes inherited dispositions on to the child.
 PYTEST := $(PROBE) exec --reset -- $(PYTHON) -m pytest -q
 
-integration: $(INIT_BIN) $(PROBE)
-	$(Q)PARITY_INIT=$(INIT_BIN) PARITY_PROBE=$(PROBE) $(PYTEST) $(PYTEST_ARGS) tests/integration
+integration: $(INIT_BIN) $(SHIM_BIN) $(PROBE)
+	$(Q)PARITY_INIT=$(INIT_BIN) PARITY_BIN=$(SHIM_BIN) PARITY_PROBE=$(PROBE) $(PYTEST) $(PYTEST_ARGS) tests/integration
 
 test: all unit integration
 
@@ -198,8 +206,9 @@ memcheck:
 # The ASan+UBSan parity-init is dynamic (gcc refuses -static with ASan), so it runs the
 # namespace tests but not the no-libc container tests.
 asan-test: $(PROBE)
-	$(Q)$(MAKE) --no-print-directory VARIANT=asan unit fuzz-replay build/asan/parity-init
-	$(Q)PARITY_INIT=build/asan/parity-init PARITY_PROBE=$(PROBE) $(PYTEST) tests/integration/test_pid1.py
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan unit fuzz-replay build/asan/parity-init build/asan/parity
+	$(Q)PARITY_INIT=build/asan/parity-init PARITY_BIN=build/asan/parity PARITY_PROBE=$(PROBE) \
+	    $(PYTEST) tests/integration/test_pid1.py tests/integration/test_launcher.py
 
 # Everything `check` adds to `test`; .ci/run calls `make test` and then this.
 check-extra: lint check-static check-symbols check-docs asan-test memcheck

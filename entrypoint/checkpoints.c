@@ -265,7 +265,8 @@ int checkpoints_restore(struct checkpoints *ck,
     if (plen && ck->prefix[plen - 1] != '/') {
         if (plen == S3_MAX_KEY)
             return perr_set(err, PERR_LIMIT, "the checkpoint prefix is too long");
-        strcat(ck->prefix, "/");
+        ck->prefix[plen] = '/';
+        ck->prefix[plen + 1] = '\0';
     }
     /* the folder as materialize made it: /opt/ml paths follow the ML root */
     if (strncmp(local, "/opt/ml", 7) == 0 && (local[7] == '/' || !local[7]))

@@ -52,7 +52,9 @@ static int call_once(const struct awsjson_call *call,
                               .body_len = call->body_len,
                               .region = call->region,
                               .service = call->service};
-    struct http_opts opts = {.max_body_bytes = AWSJSON_MAX_BODY, .idempotent = true};
+    struct http_opts opts = {.max_body_bytes = AWSJSON_MAX_BODY,
+                             .idempotent = !call->once,
+                             .max_attempts = call->attempts};
     struct http_request req = {
         .method = "POST", .url = call->url, .body = call->body, .body_len = call->body_len};
     struct awssign_headers h;

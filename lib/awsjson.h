@@ -4,6 +4,7 @@
 #ifndef PARITY_AWSJSON_H
 #define PARITY_AWSJSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/creds.h"
@@ -17,6 +18,8 @@ struct awsjson_call {
     const char *region;
     const char *body; /* the JSON request */
     size_t body_len;
+    bool once;    /* not idempotent (a create): one attempt, the caller decides what next */
+    int attempts; /* tries for the others, 0: lib/http's default */
 };
 
 /*

@@ -15,7 +15,9 @@
 #define MAX_HP_KEY_CHARS    256
 #define MAX_HP_VALUE_CHARS  2500
 #define MAX_CHANNELS        20
-#define MAX_ENVIRONMENT     48 /* the older botocore model's limit: the stricter one */
+/* the older botocore model's limit (the stricter one), less the one variable the launcher adds
+ * on SageMaker (PARITY_REQUEST_ID) */
+#define MAX_ENVIRONMENT     47
 #define MAX_ENV_VALUE_CHARS 512
 #define MAX_RUNTIME_SECONDS (28L * 24 * 3600)
 
@@ -403,7 +405,8 @@ static void check_rules(struct checker *c, const struct jobspec *js)
         js->spot_max_wait_s < js->max_runtime_s)
         problem(c, "$.spot.max_wait_seconds", "must be at least max_runtime_seconds");
     if (js->environment && js->environment->count > MAX_ENVIRONMENT)
-        problem(c, "$.environment", "has %zu entries; SageMaker allows at most %d",
+        problem(c, "$.environment",
+                "has %zu entries; SageMaker allows 48, one of them parity's, so at most %d",
                 js->environment->count, MAX_ENVIRONMENT);
     for (size_t i = 0; js->environment && i < js->environment->count; i++) {
         char p[600];

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* parity stop NAME: stop the job wherever it runs. */
+#include "shim/jobstate.h"
+#include "shim/target_sagemaker.h"
+
+int cmd_stop(struct cli *c)
+{
+    struct jobstate st;
+    int rc = jobstate_locate(c, &st);
+
+    if (rc)
+        return rc;
+    if (st.target == CLI_TARGET_SAGEMAKER)
+        return sagemaker_stop(c, c->arg, st.region[0] ? st.region : NULL);
+    return jobstate_not_yet(&st);
+}

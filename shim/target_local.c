@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/* Local jobs: one parity-init per host, their output prefixed algo-N, their codes collected. */
+#include "shim/target_local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/jdoc.h"
+#include "shim/follow.h"
+#include "shim/jobstate.h"
+#include "shim/jsonout.h"
+
+#define MAX_LOCAL_HOSTS 16
+#define LINE_MAX_BYTES  65536
+
+extern char **environ;
+
+struct host {
+    char name[16]; /* algo-N */
+    pid_t pid;
+    int out;       /* stdout and stderr of parity-init and the job, merged */
+    char *line;    /* a line not yet complete */
+    size_t used;
+    int status;
+    bool done;
+};
+
+/* parity-init: PARITY_INIT, else the one installed beside this parity, else on PATH. */
+static void find_init(const struct envlist *env, char *out, size_t len)
+{
+    const char *given = envlist_get(env, "PARITY_INIT");
+    char self[PATH_MAX];
+    ssize_t n;
+
+    if (given && *given) {
+        snprintf(out, len, "%s", given);
+        return;
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            snprintf(out, len, "%.*s/parity-init", (int)(slash - self), self);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "parity-init");
+}
+
+/* The environment of host i: ours, plus the job config and which host it is. */
+static char **host_env(const struct envlist *base,
+                       const char *spec_json,
+                       long index,
+                       struct perr *err)
+{
+    struct envlist e;
+    char idx[16];
+    char **arr;
+
+    if (envlist_init_from(&e, environ, err) < 0)
+        return NULL;
+    (void)base;
+    snprintf(idx, sizeof(idx), "%ld", index);
+    if (envlist_set(&e, "PARITY_JOB_CONFIG", spec_json, err) < 0 ||
+        envlist_set(&e, "PARITY_HOST_INDEX", idx, err) < 0) {
+        envlist_cleanup(&e);
+        return NULL;
+    }
+    envlist_unset(&e, "PARITY_JOB_CONFIG_URI");
+    arr = envlist_array(&e);
+    /* the array outlives the list: copy it out */
+    size_t n = 0;
+    while (arr && arr[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof(*copy));
+    for (size_t i = 0; copy && i < n; i++)
+        copy[i] = strdup(arr[i]);
+    envlist_cleanup(&e);
+    if (!copy)
+        perr_set(err, PERR_NOMEM, "out of memory");
+    return copy;
+}
+
+static void free_env(char **e)
+{
+    for (size_t i = 0; e && e[i]; i++)
+        free(e[i]);
+    free(e);
+}
+
+static int start_host(struct host *h,
+                      const char *init,
+                      const char *root,
+                      char **argv_cmd,
+                      char **envp,
+                      struct perr *err)
+{
+    posix_spawn_file_actions_t fa;
+    char *argv[8 + 128];
+    int fds[2], n = 0, rc;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return perr_sys(err, "pipe");
+    argv[n++] = (char *)init;
+    argv[n++] = "--platform";
+    argv[n++] = "local";
+    argv[n++] = "--root";
+    argv[n++] = (char *)root;
+    argv[n++] = "--";
+    for (size_t i = 0; argv_cmd && argv_cmd[i] && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
+        argv[n++] = argv_cmd[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+    rc = posix_spawnp(&h->pid, init, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        errno = rc;
+        return perr_sys(err, "starting %s", init);
+    }
+    h->out = fds[0];
+    h->line = malloc(LINE_MAX_BYTES);
+    return h->line ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
+}
+
+/* Reads what a host wrote; prints whole lines (and a line that fills the buffer). */
+static void drain(const struct cli *c, struct host *h)
+{
+    char data[8192];
+    ssize_t n = read(h->out, data, sizeof(data));
+
+    if (n <= 0) {
+        if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            if (h->used)
+                follow_log(c, h->name, h->line, h->used);
+            h->used = 0;
+            close(h->out);
+            h->out = -1;
+        }
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        h->line[h->used++] = data[i];
+        if (data[i] == '\n' || h->used == LINE_MAX_BYTES) {
+            follow_log(c, h->name, h->line, h->used);
+            h->used = 0;
+        }
+    }
+}
+
+int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t len)
+{
+    struct host hosts[MAX_LOCAL_HOSTS];
+    char init[PATH_MAX], cwd[768], root[1024], host_root[1100];
+    char *cmd[128 + 1];
+    struct perr err = {0};
+    struct buf spec_json;
+    long count = js->instance_count;
+    int code = 0, rc = 0;
+    bool forwarded = false;
+
+    (void)text;
+    (void)len;
+    if (!c->no_container) {
+        perr_set(&err, PERR_USAGE,
+                 "--target local runs images in a container only with an OCI runtime this build "
+                 "does not drive yet: add --no-container to run the command here");
+        return cli_fail(CLI_EXIT_USAGE, &err);
+    }
+    if (!js->command) {
+        perr_set(&err, PERR_USAGE, "--no-container needs the spec's \"command\" (no image to take "
+                                   "one from)");
+        return cli_fail(CLI_EXIT_USAGE, &err);
+    }
+    if (count > MAX_LOCAL_HOSTS) {
+        perr_set(&err, PERR_LIMIT, "a local run takes at most %d hosts, not %ld", MAX_LOCAL_HOSTS,
+                 count);
+        return cli_fail(CLI_EXIT_USAGE, &err);
+    }
+    for (size_t i = 0; i < js->command->count && i < 128; i++)
+        cmd[i] = js->command->items[i]->text;
+    cmd[js->command->count < 128 ? js->command->count : 128] = NULL;
+    find_init(&c->env, init, sizeof(init));
+    if (c->root)
+        snprintf(root, sizeof(root), "%s", c->root);
+    else
+        snprintf(root, sizeof(root), "%s/parity-runs/%s", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
+                 js->name);
+    buf_init(&spec_json, 2 * JOBSPEC_MAX_BYTES);
+    if (jo_write(&spec_json, js->doc, false, &err) < 0 || fs_mkdirs(root, &err) < 0) {
+        buf_cleanup(&spec_json);
+        return cli_fail(CLI_EXIT_FAILED, &err);
+    }
+    struct jobstate st = {.target = CLI_TARGET_LOCAL};
+    snprintf(st.root, sizeof(st.root), "%s", root);
+    jobstate_save(&c->env, js->name, &st);
+    follow_init();
+    memset(hosts, 0, sizeof(hosts));
+    for (long i = 0; rc == 0 && i < count; i++) {
+        char **envp = host_env(&c->env, spec_json.data, i, &err);
+        struct host *h = &hosts[i];
+        snprintf(h->name, sizeof(h->name), "algo-%ld", i + 1);
+        h->out = -1;
+        /* one ML root per host, as SageMaker gives each instance its own /opt/ml */
+        if (count > 1)
+            snprintf(host_root, sizeof(host_root), "%s/algo-%ld", root, i + 1);
+        else
+            snprintf(host_root, sizeof(host_root), "%s", root);
+        rc = envp && fs_mkdirs(host_root, &err) == 0 ? start_host(h, init, host_root, cmd, envp, &err) : -1;
+        free_env(envp);
+        if (rc < 0)
+            h->done = true;
+    }
+    buf_cleanup(&spec_json);
+    if (rc < 0)
+        fprintf(stderr, "parity: %s\n", err.msg);
+    if (rc == 0)
+        follow_status(c, js->name, "Running", root);
+    /* follow until every host has ended; Ctrl-C is passed on (the job is on this machine) */
+    for (;;) {
+        struct pollfd pfd[MAX_LOCAL_HOSTS];
+        int n = 0, map[MAX_LOCAL_HOSTS];
+        for (long i = 0; i < count; i++) {
+            if (hosts[i].out >= 0) {
+                pfd[n] = (struct pollfd){hosts[i].out, POLLIN, 0};
+                map[n++] = (int)i;
+            }
+        }
+        if (n == 0)
+            break;
+        if (follow_interrupted() && !forwarded) {
+            for (long i = 0; i < count; i++)
+                if (hosts[i].pid > 0)
+                    kill(hosts[i].pid, SIGTERM);
+            forwarded = true;
+        }
+        if (poll(pfd, (nfds_t)n, 1000) <= 0)
+            continue;
+        for (int k = 0; k < n; k++)
+            if (pfd[k].revents)
+                drain(c, &hosts[map[k]]);
+    }
+    for (long i = 0; i < count; i++) {
+        struct host *h = &hosts[i];
+        if (h->pid > 0) {
+            while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
+                ;
+            int hc = WIFEXITED(h->status) ? WEXITSTATUS(h->status) : 128 + WTERMSIG(h->status);
+            if (hc && !code)
+                code = hc;
+        } else if (!code) {
+            code = CLI_EXIT_FAILED;
+        }
+        free(h->line);
+    }
+    follow_end(c, js->name, code ? "Failed" : "Completed", code, NULL);
+    return code;
+}

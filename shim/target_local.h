@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Jobs on this machine, through the same parity-init code path as in a container: each host
+ * of the job is parity-init on the local platform with the spec as its job config and a private
+ * ML root (--no-container). */
+#ifndef PARITY_SHIM_TARGET_LOCAL_H
+#define PARITY_SHIM_TARGET_LOCAL_H
+
+#include <stddef.h>
+
+#include "lib/jobspec.h"
+#include "shim/cli.h"
+
+/* Runs the job to its end; returns the first non-zero exit code of the hosts (algo-1 first),
+ * else 0. */
+int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t len);
+
+#endif

@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""parity, the launcher, without a cloud: `validate` reports every problem of a spec for every
+target at once, `render` prints exactly the CreateTrainingJob request or the Kubernetes
+manifests a spec maps to, and `run --target local --no-container` runs each host of the job
+through parity-init on this machine, its output prefixed algo-N, exiting with the job's code.
+The SageMaker target against its fake is in test_launcher_sagemaker.py."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import EXIT_TIMEOUT, binary_path
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+SPEC = {
+    "apiVersion": "parity/v1",
+    "name": "fraud-train-20261128",
+    "role": "train",
+    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1.4",
+    "command": ["python3", "train.py"],
+    "hyperparameters": {"epochs": 10, "lr": 0.001, "arch": "resnet50", "use_amp": True,
+                        "layers": [64, 32]},
+    "inputs": {
+        "train": {"uri": "s3://bucket/fraud/train/", "mode": "File",
+                  "content_type": "text/csv", "distribution": "ShardedByS3Key"},
+        "validation": "s3://bucket/fraud/validation/",
+    },
+    "output": "s3://bucket/fraud/output/",
+    "checkpoints": {"uri": "s3://bucket/fraud/checkpoints/"},
+    "resources": {"instance_type": "ml.g5.2xlarge", "instance_count": 2, "volume_gb": 100},
+    "environment": {"LOG_FORMAT": "json"},
+    "max_runtime_seconds": 3600,
+    "spot": {"enabled": True, "max_wait_seconds": 7200},
+    "aws": {"region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/fraud-training"},
+    "sagemaker": {"tags": {"team": "fraud"}},
+    "eks": {"namespace": "ml-fraud", "service_account": "fraud-training"},
+}
+
+
+@pytest.fixture(scope="session")
+def parity():
+    path = binary_path("PARITY_BIN", "build/parity")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"parity binary not found at {path} (run make, or set PARITY_BIN)")
+    return path
+
+
+def launch(parity, *args, env=None, cwd=None):
+    full_env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd or "/nonexistent"), **(env or {})}
+    return subprocess.run([str(parity), *map(str, args)], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=EXIT_TIMEOUT)
+
+
+def write_spec(tmp_path, spec, name="spec.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_a_complete_spec_is_valid_for_every_target(parity, tmp_path):
+    r = launch(parity, "validate", write_spec(tmp_path, SPEC))
+    assert r.returncode == 0, r
+    assert "valid for local, sagemaker and eks" in r.stdout
+
+
+def test_validate_reports_every_problem_with_its_path(parity, tmp_path):
+    bad = {**SPEC, "name": "Bad_Name", "foo": 1,
+           "inputs": {"train": {"uri": "s3://b/p", "mode": "Streaming"}},
+           "resources": {"instance_count": 1.5}}
+    r = launch(parity, "validate", write_spec(tmp_path, bad), "--output", "json")
+    assert r.returncode == EXIT_INVALID, r
+    out = json.loads(r.stdout)
+    assert out["valid"] is False
+    paths = {p.split(":")[0] for p in out["problems"]}
+    assert {"$.name", "$.foo", "$.inputs.train.mode", "$.resources.instance_count"} <= paths, out
+
+
+def test_target_rules_are_checked_too(parity, tmp_path):
+    spec = {k: v for k, v in SPEC.items() if k not in ("image", "aws")}
+    spec["name"] = "n" * 62  # fine for SageMaker; two hosts on EKS add "-1" to pod hostnames
+    spec["inputs"] = {"train": "file:///data/train"}
+    r = launch(parity, "validate", write_spec(tmp_path, spec))
+    assert r.returncode == EXIT_INVALID, r
+    lines = r.stderr.splitlines()
+    assert "$.aws.role_arn: is required: the IAM role SageMaker runs the job as (sagemaker)" in lines
+    assert any(l.startswith("$.image: is required") and l.endswith("(eks)") for l in lines), r
+    assert any(l.startswith("$.name: is 62 characters") and l.endswith("(eks)") for l in lines)
+    assert sum("file:///data/train" in l for l in lines) == 2, r  # both cloud targets
+    # local runs take file:// channels and need no image
+    r = launch(parity, "validate", write_spec(tmp_path, spec), "--target", "local")
+    assert r.returncode == 0, r
+
+
+def test_a_file_that_is_not_json_is_a_clear_error(parity, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = launch(parity, "validate", bad)
+    assert r.returncode == EXIT_INVALID and "line 1" in r.stderr, r
+    r = launch(parity, "validate", tmp_path / "missing.json")
+    assert r.returncode == EXIT_INVALID and "missing.json" in r.stderr, r
+
+
+def test_usage_errors(parity, tmp_path):
+    assert launch(parity).returncode == EXIT_USAGE
+    assert launch(parity, "frobnicate", "x").returncode == EXIT_USAGE
+    r = launch(parity, "render", write_spec(tmp_path, SPEC))
+    assert r.returncode == EXIT_USAGE and "--target" in r.stderr, r
+    r = launch(parity, "run", write_spec(tmp_path, SPEC), "--target", "mars")
+    assert r.returncode == EXIT_USAGE and "mars" in r.stderr, r
+    r = launch(parity, "status", "never-launched", cwd=tmp_path)
+    assert r.returncode == EXIT_USAGE and "--target" in r.stderr, r
+
+
+def test_render_sagemaker_is_the_create_training_job_request(parity, tmp_path):
+    path = write_spec(tmp_path, SPEC)
+    r = launch(parity, "render", path, "--target", "sagemaker")
+    assert r.returncode == 0, r
+    req = json.loads(r.stdout)
+    assert req["TrainingJobName"] == SPEC["name"]
+    assert req["RoleArn"] == SPEC["aws"]["role_arn"]
+    algo = req["AlgorithmSpecification"]
+    assert algo == {"TrainingImage": SPEC["image"], "TrainingInputMode": "File",
+                    "ContainerEntrypoint": ["/usr/local/bin/parity-init", "--"],
+                    "ContainerArguments": ["python3", "train.py"]}
+    # hyperparameters JSON-encoded, as the SageMaker Python SDK sends them
+    assert req["HyperParameters"] == {"epochs": "10", "lr": "0.001", "arch": '"resnet50"',
+                                      "use_amp": "true", "layers": "[64, 32]"}
+    assert req["InputDataConfig"][0] == {
+        "ChannelName": "train", "InputMode": "File", "ContentType": "text/csv",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                        "S3Uri": "s3://bucket/fraud/train/",
+                                        "S3DataDistributionType": "ShardedByS3Key"}}}
+    assert req["ResourceConfig"] == {"InstanceType": "ml.g5.2xlarge", "InstanceCount": 2,
+                                     "VolumeSizeInGB": 100}
+    assert req["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
+    assert req["EnableManagedSpotTraining"] is True
+    assert req["CheckpointConfig"] == {"S3Uri": "s3://bucket/fraud/checkpoints/",
+                                       "LocalPath": "/opt/ml/checkpoints"}
+    assert req["OutputDataConfig"] == {"S3OutputPath": "s3://bucket/fraud/output/"}
+    assert req["Tags"] == [{"Key": "team", "Value": "fraud"}]
+    # the launch's id (for the check after a lost create answer) comes from the spec: the same
+    # spec renders the same request
+    assert req["Environment"]["LOG_FORMAT"] == "json"
+    assert len(req["Environment"]["PARITY_REQUEST_ID"]) == 32
+    assert launch(parity, "render", path, "--target", "sagemaker").stdout == r.stdout
+
+
+def test_render_eks_is_an_indexed_job_and_a_headless_service(parity, tmp_path):
+    r = launch(parity, "render", write_spec(tmp_path, SPEC), "--target", "eks")
+    assert r.returncode == 0, r
+    doc = json.loads(r.stdout)
+    assert doc["kind"] == "List"
+    job, svc = doc["items"]
+    assert job["metadata"]["namespace"] == "ml-fraud"
+    spec = job["spec"]
+    assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 2, 2)
+    assert spec["backoffLimit"] == 0 and spec["activeDeadlineSeconds"] == 3600
+    assert spec["ttlSecondsAfterFinished"] > 0
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never" and pod["subdomain"] == svc["metadata"]["name"]
+    assert pod["serviceAccountName"] == "fraud-training"
+    assert pod["terminationGracePeriodSeconds"] == 120
+    assert pod["nodeSelector"] == {"node.kubernetes.io/instance-type": "g5.2xlarge"}
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    (main,) = pod["containers"]
+    assert main["command"] == ["/usr/local/bin/parity-init", "--"]
+    assert main["args"] == ["python3", "train.py"]
+    assert main["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert main["resources"]["limits"]["nvidia.com/gpu"] == "1"  # GPUs only as limits
+    assert "nvidia.com/gpu" not in main["resources"]["requests"]
+    env = {e["name"]: e["value"] for e in main["env"]}
+    assert json.loads(env["PARITY_JOB_CONFIG"]) == SPEC  # what parity-init reads on EKS
+    assert env["AWS_REGION"] == "us-east-1"
+    shm = [v for v in pod["volumes"] if v["name"] == "dshm"][0]
+    assert shm["emptyDir"]["medium"] == "Memory"
+    assert svc["spec"] == {"clusterIP": "None", "publishNotReadyAddresses": True,
+                           "selector": {"job-name": SPEC["name"]}}
+
+
+def test_render_eks_one_host_is_a_plain_job(parity, tmp_path):
+    spec = {**SPEC, "resources": {"instance_type": "ml.m5.xlarge"}}
+    r = launch(parity, "render", write_spec(tmp_path, spec), "--target", "eks",
+               "--namespace", "other")
+    doc = json.loads(r.stdout)
+    assert len(doc["items"]) == 1, doc
+    job = doc["items"][0]
+    assert job["metadata"]["namespace"] == "other"
+    assert "completionMode" not in job["spec"] and "subdomain" not in job["spec"]["template"]["spec"]
+    assert "tolerations" not in job["spec"]["template"]["spec"]  # no GPUs, no GPU taint
+
+
+LOCAL_JOB = r"""
+import json, os, sys
+print("host", os.environ["CURRENT_HOST"], "of", json.loads(os.environ["SM_HOSTS"]), flush=True)
+print("epochs", json.load(open(os.path.join(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json")))["epochs"], flush=True)
+sys.exit(int(os.environ.get("EXIT_ON_" + os.environ["CURRENT_HOST"].replace("-", "_"), "0")))
+"""
+
+
+def test_run_local_runs_every_host_through_parity_init(parity, parity_init, tmp_path):
+    spec = {"apiVersion": "parity/v1", "name": "local-two", "hyperparameters": {"epochs": 2},
+            "command": ["/usr/bin/python3", "-c", LOCAL_JOB],
+            "resources": {"instance_count": 2}, "environment": {"EXIT_ON_algo_2": "4"}}
+    root = tmp_path / "ml"
+    r = launch(parity, "run", write_spec(tmp_path, spec), "--target", "local", "--no-container",
+               "--root", root, env={"PARITY_INIT": str(parity_init)}, cwd=tmp_path)
+    # algo-2 failed with 4: that is the job's exit code
+    assert r.returncode == 4, r
+    lines = r.stdout.splitlines()
+    assert "algo-1 | host algo-1 of ['algo-1', 'algo-2']" in lines, r
+    assert "algo-2 | host algo-2 of ['algo-1', 'algo-2']" in lines, r
+    assert "algo-1 | epochs 2" in lines and "algo-2 | epochs 2" in lines, r
+    # each host has its own /opt/ml, as each SageMaker instance does
+    assert (root / "algo-1" / "input" / "config" / "hyperparameters.json").exists()
+    assert (root / "algo-2" / "input" / "config" / "resourceconfig.json").exists()
+    # and status knows the job afterwards without --target
+    assert json.loads((tmp_path / ".local/state/parity/jobs/local-two.json").read_text()) == {
+        "target": "local", "root": str(root)}
+
+
+def test_run_local_in_a_container_is_not_pretended(parity, tmp_path):
+    spec = {"apiVersion": "parity/v1", "name": "img", "image": "example:1"}
+    r = launch(parity, "run", write_spec(tmp_path, spec), "--target", "local", cwd=tmp_path)
+    assert r.returncode == EXIT_USAGE and "--no-container" in r.stderr, r
