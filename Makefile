@@ -183,7 +183,7 @@ lint:
 
 format:
 	$(Q)clang-format -i $(LIB_SRCS) $(filter-out %_table.h,$(wildcard lib/*.h)) $(INIT_SRCS) $(wildcard entrypoint/*.h) \
-	    $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/replay.c tests/helpers/probe.c tools/*.c
+	    $(SHIM_SRCS) $(wildcard shim/*.h) $(UNIT_SRCS) $(FUZZ_SRCS) tests/fuzz/replay.c tests/helpers/probe.c tools/*.c
 
 check-static: build/parity-init
 	$(Q)file build/parity-init | grep -q 'statically linked' || { echo "build/parity-init is not static"; exit 1; }

@@ -52,10 +52,10 @@ int aws_client_init(struct aws_client *a,
         return perr_set(err, PERR_USAGE,
                         "no AWS region: set aws.region in the spec, or AWS_REGION");
     snprintf(a->region, sizeof(a->region), "%s", region);
-    endpoint(env, "AWS_ENDPOINT_URL_SAGEMAKER", "api.sagemaker", region,
-             a->sagemaker_url, sizeof(a->sagemaker_url));
-    endpoint(env, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "logs", region,
-             a->logs_url, sizeof(a->logs_url));
+    endpoint(env, "AWS_ENDPOINT_URL_SAGEMAKER", "api.sagemaker", region, a->sagemaker_url,
+             sizeof(a->sagemaker_url));
+    endpoint(env, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "logs", region, a->logs_url,
+             sizeof(a->logs_url));
     http_global_init();
     a->provider = creds_chain_select(env, region, "parity", imds, err);
     if (!a->provider)
@@ -104,8 +104,8 @@ int aws_call(struct aws_client *a,
     http_response_init(&resp);
     rc = awsjson_call(&call, &a->creds, &resp, code, err);
     if (rc == 0) {
-        *out = jdoc_parse(resp.body.data ? resp.body.data : "{}", resp.body.data ? resp.body.len : 2,
-                          NULL, err);
+        *out = jdoc_parse(resp.body.data ? resp.body.data : "{}",
+                          resp.body.data ? resp.body.len : 2, NULL, err);
         if (!*out)
             rc = perr_wrap(err, "%s: the answer is not JSON", target);
     }

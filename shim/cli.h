@@ -9,9 +9,9 @@
 #include "lib/err.h"
 
 /* Exit codes of the launcher itself; `run` otherwise exits with the job's own code. */
-#define CLI_EXIT_INVALID 1   /* validate: the spec has problems */
-#define CLI_EXIT_USAGE   2   /* a bad command line */
-#define CLI_EXIT_FAILED  125 /* the launcher could not do its part (API, auth, network) */
+#define CLI_EXIT_INVALID  1   /* validate: the spec has problems */
+#define CLI_EXIT_USAGE    2   /* a bad command line */
+#define CLI_EXIT_FAILED   125 /* the launcher could not do its part (API, auth, network) */
 #define CLI_EXIT_DETACHED 130 /* Ctrl-C while following: the job runs on */
 
 enum cli_target { CLI_TARGET_NONE = 0, CLI_TARGET_LOCAL, CLI_TARGET_SAGEMAKER, CLI_TARGET_EKS };
@@ -21,15 +21,15 @@ struct cli {
     const char *verb;
     const char *arg; /* the SPEC file or the job NAME */
     enum cli_target target;
-    bool json;     /* --output json */
-    bool color;    /* human output on a terminal without NO_COLOR */
-    bool detach;   /* run --detach */
-    bool follow;   /* logs --follow */
-    bool no_container; /* local: run parity-init directly */
-    const char *root;  /* local: the private /opt/ml (--root) */
-    const char *context;   /* eks: kubeconfig context (--context) */
+    bool json;              /* --output json */
+    bool color;             /* human output on a terminal without NO_COLOR */
+    bool detach;            /* run --detach */
+    bool follow;            /* logs --follow */
+    bool no_container;      /* local: run parity-init directly */
+    const char *root;       /* local: the private /opt/ml (--root) */
+    const char *context;    /* eks: kubeconfig context (--context) */
     const char *namespace_; /* eks: overrides the spec's namespace */
-    struct envlist env; /* the launcher's environment */
+    struct envlist env;     /* the launcher's environment */
 };
 
 typedef int cli_verb_fn(struct cli *c);

@@ -33,5 +33,6 @@ int cmd_render(struct cli *c)
     jobspec_cleanup(&js);
     buf_cleanup(&text);
     buf_cleanup(&out);
-    return rc == 0 ? 0 : cli_fail(err.code == PERR_PARSE ? CLI_EXIT_INVALID : CLI_EXIT_FAILED, &err);
+    return rc == 0 ? 0
+                   : cli_fail(err.code == PERR_PARSE ? CLI_EXIT_INVALID : CLI_EXIT_FAILED, &err);
 }

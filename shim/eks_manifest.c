@@ -38,7 +38,8 @@ static struct jdoc *pair(const char *k, const char *v, struct perr *err)
 
 static struct jdoc *metadata(const struct jobspec *js, const char *ns, bool job, struct perr *err)
 {
-    struct jdoc *m = jo_object(err), *labels = m ? pair("app.kubernetes.io/managed-by", "parity", err) : NULL;
+    struct jdoc *m = jo_object(err),
+                *labels = m ? pair("app.kubernetes.io/managed-by", "parity", err) : NULL;
     int rc = labels ? 0 : -1;
 
     if (rc == 0 && job)
@@ -101,7 +102,8 @@ static struct jdoc *environment(const struct jobspec *js, const char *spec_json,
  * to the node's daemons; GPUs only as limits (Kubernetes takes requests from them). */
 static struct jdoc *resources(const struct instance_type *t, struct perr *err)
 {
-    struct jdoc *r = jo_object(err), *lim = r ? jo_object(err) : NULL, *req = lim ? jo_object(err) : NULL;
+    struct jdoc *r = jo_object(err), *lim = r ? jo_object(err) : NULL,
+                *req = lim ? jo_object(err) : NULL;
     char cpu[16], mem[16], gpus[16];
     int rc = req ? 0 : -1;
 
@@ -196,7 +198,8 @@ static struct jdoc *container(const struct jobspec *js,
 
 /* /opt/ml on the node's disk (volume_gb), /dev/shm in memory: Docker's 64 MiB default is too
  * small for PyTorch's DataLoader workers. */
-static struct jdoc *volumes(const struct jobspec *js, const struct instance_type *t, struct perr *err)
+static struct jdoc *
+volumes(const struct jobspec *js, const struct instance_type *t, struct perr *err)
 {
     char disk[32], shm[32];
     struct jdoc *list = jo_array(err), *ml = NULL, *dshm = NULL, *e1 = NULL, *e2 = NULL;
@@ -246,7 +249,7 @@ static struct jdoc *node_selector(const struct jobspec *js, struct perr *err)
     if (rc == 0 && js->instance_type)
         rc = jo_put_str(s, "node.kubernetes.io/instance-type",
                         strncmp(js->instance_type, "ml.", 3) == 0 ? js->instance_type + 3
-                                                                   : js->instance_type,
+                                                                  : js->instance_type,
                         err);
     for (size_t i = 0; rc == 0 && given && i < given->count; i++)
         rc = jo_put_str(s, given->keys[i], given->items[i]->text, err);
@@ -258,9 +261,8 @@ static struct jdoc *node_selector(const struct jobspec *js, struct perr *err)
 }
 
 /* The spec's tolerations, or the common NVIDIA taint for GPU instance types. */
-static struct jdoc *tolerations(const struct jobspec *js,
-                                const struct instance_type *t,
-                                struct perr *err)
+static struct jdoc *
+tolerations(const struct jobspec *js, const struct instance_type *t, struct perr *err)
 {
     static const char gpu[] =
         "[{\"key\": \"nvidia.com/gpu\", \"operator\": \"Exists\", \"effect\": \"NoSchedule\"}]";
@@ -273,9 +275,7 @@ static struct jdoc *tolerations(const struct jobspec *js,
     return jo_array(err);
 }
 
-static struct jdoc *pod_spec(const struct jobspec *js,
-                             const char *spec_json,
-                             struct perr *err)
+static struct jdoc *pod_spec(const struct jobspec *js, const char *spec_json, struct perr *err)
 {
     const struct instance_type *t = instance_type_find(js->instance_type);
     struct jdoc *p = jo_object(err), *list = NULL, *sel = NULL, *tol = NULL;
@@ -363,10 +363,8 @@ static struct jdoc *job_spec(const struct jobspec *js, const char *spec_json, st
     return s;
 }
 
-struct jdoc *eks_job_manifest(const struct jobspec *js,
-                              const char *spec_json,
-                              const char *ns,
-                              struct perr *err)
+struct jdoc *
+eks_job_manifest(const struct jobspec *js, const char *spec_json, const char *ns, struct perr *err)
 {
     struct jdoc *j = jo_object(err);
     int rc = j ? 0 : -1;

@@ -15,10 +15,8 @@
 const char *eks_namespace(const struct jobspec *js, const char *override);
 
 /* The Job. spec_json: the spec as compact JSON, passed to parity-init as PARITY_JOB_CONFIG. */
-PARITY_MUST_CHECK struct jdoc *eks_job_manifest(const struct jobspec *js,
-                                                const char *spec_json,
-                                                const char *ns,
-                                                struct perr *err);
+PARITY_MUST_CHECK struct jdoc *
+eks_job_manifest(const struct jobspec *js, const char *spec_json, const char *ns, struct perr *err);
 
 /* The headless Service (only for more than one host). */
 PARITY_MUST_CHECK struct jdoc *

@@ -100,9 +100,9 @@ void follow_end(const struct cli *c, const char *job, const char *status, int co
         json_field("reason", why ? why : "", why ? strlen(why) : 0, false);
         printf("\"exit_code\": %d}\n", code);
     } else {
-        printf("%s==> %s %s: exit code %d%s%s%s\n", c->color ? (code ? "\033[31m" : "\033[32m") : "",
-               job, status, code, why && *why ? "\n    " : "", why ? why : "",
-               c->color ? "\033[0m" : "");
+        printf("%s==> %s %s: exit code %d%s%s%s\n",
+               c->color ? (code ? "\033[31m" : "\033[32m") : "", job, status, code,
+               why && *why ? "\n    " : "", why ? why : "", c->color ? "\033[0m" : "");
     }
     fflush(stdout);
 }

@@ -24,7 +24,8 @@ void follow_status(const struct cli *c, const char *job, const char *status, con
 void follow_log(const struct cli *c, const char *host, const char *line, size_t len);
 
 /* The last line: the outcome and the exit code parity returns. */
-void follow_end(const struct cli *c, const char *job, const char *status, int code, const char *why);
+void follow_end(
+    const struct cli *c, const char *job, const char *status, int code, const char *why);
 
 /* After Ctrl-C: how to re-attach and how to stop; returns CLI_EXIT_DETACHED. */
 int follow_detached(const struct cli *c, const char *job);

@@ -59,8 +59,7 @@ void jobstate_save(const struct envlist *env, const char *name, const struct job
         rc = -1;
     }
     if (rc < 0)
-        fprintf(stderr, "parity: warning: %s; status, logs and stop will need --target\n",
-                err.msg);
+        fprintf(stderr, "parity: warning: %s; status, logs and stop will need --target\n", err.msg);
     jdoc_free(d);
     buf_cleanup(&text);
 }

@@ -85,7 +85,8 @@ static int indent(struct buf *out, bool pretty, int depth, struct perr *err)
     return rc;
 }
 
-static int write_value(struct buf *out, const struct jdoc *v, bool pretty, int depth, struct perr *err)
+static int
+write_value(struct buf *out, const struct jdoc *v, bool pretty, int depth, struct perr *err)
 {
     int rc = 0;
 

@@ -27,6 +27,7 @@ PARITY_MUST_CHECK int jo_push_str(struct jdoc *arr, const char *value, struct pe
 struct jdoc *jo_copy(const struct jdoc *v, struct perr *err);
 
 /* The document as JSON text: compact (what goes on the wire) or indented by two (for people). */
-PARITY_MUST_CHECK int jo_write(struct buf *out, const struct jdoc *v, bool pretty, struct perr *err);
+PARITY_MUST_CHECK int
+jo_write(struct buf *out, const struct jdoc *v, bool pretty, struct perr *err);
 
 #endif

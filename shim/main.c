@@ -15,40 +15,40 @@ static const struct {
     cli_verb_fn *fn;
     const char *arg; /* what the verb takes, for usage */
 } verbs[] = {
-    {"validate", cmd_validate, "SPEC"}, {"render", cmd_render, "SPEC"},
-    {"run", cmd_run, "SPEC"},           {"status", cmd_status, "NAME"},
-    {"logs", cmd_logs, "NAME"},         {"stop", cmd_stop, "NAME"},
+    {"validate", cmd_validate, "SPEC"}, {"render", cmd_render, "SPEC"}, {"run", cmd_run, "SPEC"},
+    {"status", cmd_status, "NAME"},     {"logs", cmd_logs, "NAME"},     {"stop", cmd_stop, "NAME"},
 };
 
 static void usage(FILE *f, const char *prog)
 {
-    fprintf(f,
-            "Usage: %s VERB ARG [OPTIONS]\n"
-            "\n"
-            "  validate SPEC                         check a job spec against every target's rules\n"
-            "  render SPEC --target sagemaker|eks    print what would be sent, send nothing\n"
-            "  run SPEC --target local|sagemaker|eks [--detach]\n"
-            "                                        launch, follow to the end, exit with the\n"
-            "                                        job's exit code\n"
-            "  status NAME                           the job's state\n"
-            "  logs NAME [--follow]                  the logs of every host, prefixed algo-N\n"
-            "  stop NAME                             stop the job (its pods too on EKS)\n"
-            "\n"
-            "Options:\n"
-            "  --target T        local, sagemaker or eks (status, logs and stop remember the\n"
-            "                    target of a job this machine launched)\n"
-            "  --output FORMAT   human (default) or json\n"
-            "  --detach          run: launch and return\n"
-            "  -f, --follow      logs: keep following until the job ends\n"
-            "  --no-container    local: run the command directly under parity-init\n"
-            "  --root DIR        local: the job's private /opt/ml (default: a new folder)\n"
-            "  --context NAME    eks: the kubeconfig context (default: current-context)\n"
-            "  --namespace NS    eks: instead of the spec's namespace\n"
-            "  -h, --help        this text;  -V, --version  the version\n"
-            "\n"
-            "Exit status: run and logs --follow exit with the job's exit code; 1: validate found\n"
-            "problems; 2: usage; 125: the launcher failed; 130: stopped following (Ctrl-C).\n",
-            prog);
+    fprintf(
+        f,
+        "Usage: %s VERB ARG [OPTIONS]\n"
+        "\n"
+        "  validate SPEC                         check a job spec against every target's rules\n"
+        "  render SPEC --target sagemaker|eks    print what would be sent, send nothing\n"
+        "  run SPEC --target local|sagemaker|eks [--detach]\n"
+        "                                        launch, follow to the end, exit with the\n"
+        "                                        job's exit code\n"
+        "  status NAME                           the job's state\n"
+        "  logs NAME [--follow]                  the logs of every host, prefixed algo-N\n"
+        "  stop NAME                             stop the job (its pods too on EKS)\n"
+        "\n"
+        "Options:\n"
+        "  --target T        local, sagemaker or eks (status, logs and stop remember the\n"
+        "                    target of a job this machine launched)\n"
+        "  --output FORMAT   human (default) or json\n"
+        "  --detach          run: launch and return\n"
+        "  -f, --follow      logs: keep following until the job ends\n"
+        "  --no-container    local: run the command directly under parity-init\n"
+        "  --root DIR        local: the job's private /opt/ml (default: a new folder)\n"
+        "  --context NAME    eks: the kubeconfig context (default: current-context)\n"
+        "  --namespace NS    eks: instead of the spec's namespace\n"
+        "  -h, --help        this text;  -V, --version  the version\n"
+        "\n"
+        "Exit status: run and logs --follow exit with the job's exit code; 1: validate found\n"
+        "problems; 2: usage; 125: the launcher failed; 130: stopped following (Ctrl-C).\n",
+        prog);
 }
 
 const char *cli_target_name(enum cli_target t)
@@ -85,8 +85,15 @@ static int parse_target(const char *s, enum cli_target *t)
 
 static int parse_options(int argc, char **argv, struct cli *c)
 {
-    enum { OPT_TARGET = 256, OPT_OUTPUT, OPT_DETACH, OPT_NO_CONTAINER, OPT_ROOT, OPT_CONTEXT,
-           OPT_NAMESPACE };
+    enum {
+        OPT_TARGET = 256,
+        OPT_OUTPUT,
+        OPT_DETACH,
+        OPT_NO_CONTAINER,
+        OPT_ROOT,
+        OPT_CONTEXT,
+        OPT_NAMESPACE
+    };
     static const struct option long_options[] = {
         {"target", required_argument, NULL, OPT_TARGET},
         {"output", required_argument, NULL, OPT_OUTPUT},

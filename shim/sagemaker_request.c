@@ -67,7 +67,8 @@ static struct jdoc *hyperparameters(const struct jobspec *js, struct perr *err)
 
 static struct jdoc *channel(const struct jobspec_channel *ch, struct perr *err)
 {
-    struct jdoc *c = jo_object(err), *ds = c ? jo_object(err) : NULL, *s3 = ds ? jo_object(err) : NULL;
+    struct jdoc *c = jo_object(err), *ds = c ? jo_object(err) : NULL,
+                *s3 = ds ? jo_object(err) : NULL;
     int rc = s3 ? 0 : -1;
 
     if (rc == 0)
@@ -200,7 +201,8 @@ static struct jdoc *checkpoints(const struct jobspec *js, struct perr *err)
     return c;
 }
 
-struct jdoc *sagemaker_create_request(const struct jobspec *js, const char *request_id, struct perr *err)
+struct jdoc *
+sagemaker_create_request(const struct jobspec *js, const char *request_id, struct perr *err)
 {
     struct jdoc *r = jo_object(err);
     int rc = r ? 0 : -1;

@@ -6,11 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int spec_load(const char *path,
-              struct jobspec *js,
-              struct buf *text,
-              struct buf *problems,
-              struct perr *err)
+int spec_load(
+    const char *path, struct jobspec *js, struct buf *text, struct buf *problems, struct perr *err)
 {
     buf_init(text, JOBSPEC_MAX_BYTES);
     if (strcmp(path, "-") == 0 ? buf_read_fd(text, 0, err) < 0 : buf_read_file(text, path, err) < 0)
@@ -94,11 +91,8 @@ size_t spec_target_problems(const struct jobspec *js, enum cli_target t, struct 
     return n;
 }
 
-int spec_load_checked(const char *path,
-                      enum cli_target t,
-                      struct jobspec *js,
-                      struct buf *text,
-                      struct perr *err)
+int spec_load_checked(
+    const char *path, enum cli_target t, struct jobspec *js, struct buf *text, struct perr *err)
 {
     struct buf problems;
     size_t extra = 0;

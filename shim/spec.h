@@ -12,11 +12,8 @@
 
 /* Reads SPEC ("-" for stdin, at most JOBSPEC_MAX_BYTES) and parses it; problems get one line
  * per problem ("$.path: message"). text receives the document as read. */
-PARITY_MUST_CHECK int spec_load(const char *path,
-                                struct jobspec *js,
-                                struct buf *text,
-                                struct buf *problems,
-                                struct perr *err);
+PARITY_MUST_CHECK int spec_load(
+    const char *path, struct jobspec *js, struct buf *text, struct buf *problems, struct perr *err);
 
 /* Appends the problems the spec has for target t ("$.path: message (sagemaker)"); returns
  * how many. */
@@ -24,10 +21,7 @@ size_t spec_target_problems(const struct jobspec *js, enum cli_target t, struct 
 
 /* Loads SPEC and checks it for target t (every target for CLI_TARGET_NONE), printing every
  * problem to stderr. Returns 0, or -1 with err saying how many problems there were. */
-PARITY_MUST_CHECK int spec_load_checked(const char *path,
-                                        enum cli_target t,
-                                        struct jobspec *js,
-                                        struct buf *text,
-                                        struct perr *err);
+PARITY_MUST_CHECK int spec_load_checked(
+    const char *path, enum cli_target t, struct jobspec *js, struct buf *text, struct perr *err);
 
 #endif

@@ -28,8 +28,8 @@ extern char **environ;
 struct host {
     char name[16]; /* algo-N */
     pid_t pid;
-    int out;       /* stdout and stderr of parity-init and the job, merged */
-    char *line;    /* a line not yet complete */
+    int out;    /* stdout and stderr of parity-init and the job, merged */
+    char *line; /* a line not yet complete */
     size_t used;
     int status;
     bool done;
@@ -60,10 +60,8 @@ static void find_init(const struct envlist *env, char *out, size_t len)
 }
 
 /* The environment of host i: ours, plus the job config and which host it is. */
-static char **host_env(const struct envlist *base,
-                       const char *spec_json,
-                       long index,
-                       struct perr *err)
+static char **
+host_env(const struct envlist *base, const char *spec_json, long index, struct perr *err)
 {
     struct envlist e;
     char idx[16];
@@ -119,7 +117,8 @@ static int start_host(struct host *h,
     argv[n++] = "--root";
     argv[n++] = (char *)root;
     argv[n++] = "--";
-    for (size_t i = 0; argv_cmd && argv_cmd[i] && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
+    for (size_t i = 0; argv_cmd && argv_cmd[i] && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1;
+         i++)
         argv[n++] = argv_cmd[i];
     argv[n] = NULL;
     posix_spawn_file_actions_init(&fa);
@@ -183,8 +182,9 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
         return cli_fail(CLI_EXIT_USAGE, &err);
     }
     if (!js->command) {
-        perr_set(&err, PERR_USAGE, "--no-container needs the spec's \"command\" (no image to take "
-                                   "one from)");
+        perr_set(&err, PERR_USAGE,
+                 "--no-container needs the spec's \"command\" (no image to take "
+                 "one from)");
         return cli_fail(CLI_EXIT_USAGE, &err);
     }
     if (count > MAX_LOCAL_HOSTS) {
@@ -221,7 +221,9 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
             snprintf(host_root, sizeof(host_root), "%s/algo-%ld", root, i + 1);
         else
             snprintf(host_root, sizeof(host_root), "%s", root);
-        rc = envp && fs_mkdirs(host_root, &err) == 0 ? start_host(h, init, host_root, cmd, envp, &err) : -1;
+        rc = envp && fs_mkdirs(host_root, &err) == 0
+                 ? start_host(h, init, host_root, cmd, envp, &err)
+                 : -1;
         free_env(envp);
         if (rc < 0)
             h->done = true;

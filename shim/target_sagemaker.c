@@ -17,10 +17,10 @@
 #include "shim/render.h"
 #include "shim/sagemaker_request.h"
 
-#define LOG_GROUP      "/aws/sagemaker/TrainingJobs"
-#define CREATE_TRIES   5
-#define MAX_STREAMS    1024
-#define MAX_PAGES      100 /* GetLogEvents pages per stream per poll */
+#define LOG_GROUP    "/aws/sagemaker/TrainingJobs"
+#define CREATE_TRIES 5
+#define MAX_STREAMS  1024
+#define MAX_PAGES    100 /* GetLogEvents pages per stream per poll */
 
 int sagemaker_exit_code(const char *reason)
 {
@@ -235,8 +235,8 @@ static int pump_logs(struct follower *f, struct perr *err)
             rc = buf_printf(&body, err,
                             "{\"logGroupName\": \"" LOG_GROUP "\", \"logStreamName\": \"%.*s\", "
                             "\"startFromHead\": true%s%.*s%s}",
-                            (int)nn, nesc, st->token[0] ? ", \"nextToken\": \"" : "", (int)tn,
-                            tesc, st->token[0] ? "\"" : "");
+                            (int)nn, nesc, st->token[0] ? ", \"nextToken\": \"" : "", (int)tn, tesc,
+                            st->token[0] ? "\"" : "");
             if (rc == 0)
                 rc = aws_call(f->a, AWS_LOGS, "GetLogEvents", body.data, false, &out, code, err);
             buf_cleanup(&body);
@@ -267,8 +267,7 @@ static int pump_logs(struct follower *f, struct perr *err)
                     cap_events = cap;
                 }
                 events[nevents++] = (struct log_event){
-                    ts && ts->type == JDOC_NUMBER ? strtoll(ts->text, NULL, 10) : 0, st->host,
-                    msg};
+                    ts && ts->type == JDOC_NUMBER ? strtoll(ts->text, NULL, 10) : 0, st->host, msg};
             }
             /* the end of the stream: the service gives back the token it was given */
             const char *next = jdoc_get_str(out, "nextForwardToken");
@@ -385,7 +384,8 @@ int sagemaker_run(struct cli *c, const struct jobspec *js, const char *text, siz
     jobstate_save(&c->env, js->name, &st);
     if (c->detach) {
         printf("%s\n", js->name);
-        fprintf(stderr, "parity: created training job %s in %s; follow it with: parity logs %s -f\n",
+        fprintf(stderr,
+                "parity: created training job %s in %s; follow it with: parity logs %s -f\n",
                 js->name, a.region, js->name);
         aws_client_cleanup(&a);
         return 0;
