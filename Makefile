@@ -238,4 +238,4 @@ bench: build/parity-init
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(INIT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(INIT_OBJS:.o=.d) $(SHIM_OBJS:.o=.d)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the npm packages the credential tests use (tests/servers/s3.js, the JS SDK child)
+# Installs the npm packages the tests use (tests/servers/s3.js, the JS SDK child, and
+# tests/servers/kube_validate.mjs, the fake kube-apiserver's schema check)
 # into a cache folder outside the clone, keyed by this script's content, and prints its
 # node_modules folder on stdout (everything else goes to stderr). Idempotent: a finished
 # install is reused; concurrent runs wait for each other.
@@ -12,6 +13,7 @@ PACKAGES=(
     "@20minutes/s3rver@4.0.4"
     "@aws-sdk/credential-providers@3.1175.0"
     "@aws-sdk/client-s3@3.1175.0"
+    "kubernetes-models@5.1.0"
 )
 
 # Exit 3: no usable Node.js here (the tests skip what needs it); any other failure is an error.

@@ -21,16 +21,16 @@ static int download(const char *uri,
                     struct perr *err)
 {
     char bucket[64], key[S3_MAX_KEY + 1];
-    struct s3x_item item = {.path = (char *)path};
-    struct s3x_opts o;
+    struct s3transfer_item item = {.path = (char *)path};
+    struct s3transfer_opts o;
     struct s3_client s3;
     uint64_t bytes;
 
     if (s3_client_init(&s3, env, c, err) < 0 || s3_parse_uri(uri, bucket, key, err) < 0 ||
-        s3x_opts_from_env(&o, env, uri, "materialize", err) < 0 ||
+        s3transfer_opts_from_env(&o, env, uri, "materialize", err) < 0 ||
         s3_head(&s3, bucket, key, &item.obj, err) < 0)
         return -1;
-    return s3x_download(&s3, bucket, &item, 1, &o, &bytes, err);
+    return s3transfer_download(&s3, bucket, &item, 1, &o, &bytes, err);
 }
 
 int archives_extract_uri(const char *uri,

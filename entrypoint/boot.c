@@ -17,8 +17,10 @@
 #include "entrypoint/outputs.h"
 #include "entrypoint/secrets.h"
 #include "entrypoint/spawn.h"
+#include "entrypoint/stopwatch.h"
 #include "lib/fetchuri.h"
 #include "lib/fsutil.h"
+#include "lib/http.h"
 #include "lib/log.h"
 
 extern char **environ;
@@ -194,7 +196,7 @@ int boot_materialize(struct boot *b, struct perr *err)
         return -1;
     size_t used = strlen(b->note);
     if (checkpoints_restore(&b->ckpt, &b->spec, b->opts.root, &b->env,
-                            b->creds_served ? b->creds : NULL, b->note + used,
+                            b->creds_served ? b->creds : NULL, &b->stop_deadline_ms, b->note + used,
                             sizeof(b->note) - used, err) < 0)
         return -1;
     /* Serving: the model artifact, extracted where SageMaker hosting puts it. */
@@ -409,6 +411,8 @@ int boot_spawn(struct boot *b, struct perr *err)
     };
     struct spawn_failure fail;
 
+    /* the child must not inherit connections this thread kept alive (S3, credentials) */
+    http_thread_release();
     if (spawn_child(&req, &b->child, &fail, err) < 0)
         return -1;
     if (b->stderr_pipe[1] >= 0) {
@@ -437,32 +441,25 @@ int boot_spawn(struct boot *b, struct perr *err)
     return 0;
 }
 
-/* When the finish phase's transfers must be over: the platform's SIGKILL comes stop_s after
- * its SIGTERM, less a second to exit in. 0: no SIGTERM came, or nobody kills. */
-static uint64_t stop_deadline_ms(const struct boot *b)
-{
-    if (!b->sup.stop_at_ms || !b->opts.stop_s)
-        return 0;
-    return b->sup.stop_at_ms + b->opts.stop_s * 1000 - (b->opts.stop_s > 2 ? 1000 : 0);
-}
-
+/* At the first SIGTERM: transfers must end before the platform's SIGKILL, and the checkpoints
+ * are synced at once. */
 static void on_stop(void *ctx)
 {
     struct boot *b = ctx;
 
-    checkpoints_request(&b->ckpt, stop_deadline_ms(b));
+    __atomic_store_n(&b->stop_deadline_ms, stopwatch_deadline(b->sup.stop_at_ms, b->opts.stop_s),
+                     __ATOMIC_RELAXED);
+    checkpoints_request(&b->ckpt);
 }
 
 void boot_running(struct boot *b)
 {
     struct perr err = {0};
 
-    if (checkpoints_start(&b->ckpt, &err) < 0) {
-        log_error("checkpoints", "%s; checkpoints are synced only when the child exits", err.msg);
-        return;
-    }
     b->sup.on_stop = on_stop;
     b->sup.on_stop_ctx = b;
+    if (checkpoints_start(&b->ckpt, &err) < 0)
+        log_error("checkpoints", "%s; checkpoints are synced only when the child exits", err.msg);
 }
 
 /* A failed transfer after the child ends fails a run that had succeeded (exit 1, with the
@@ -483,25 +480,30 @@ static int transfer_failed(struct boot *b, int code, const struct perr *err)
  * SageMaker would put them, all before the platform's SIGKILL when a SIGTERM came. */
 static int upload_outputs(struct boot *b, int code)
 {
-    uint64_t deadline = stop_deadline_ms(b);
+    struct stopwatch watch;
     struct perr err = {0};
     struct creds c;
     char note[512] = "";
+    int rc = 0;
 
     if (!b->have_spec)
         return code;
-    if (checkpoints_finish(&b->ckpt, deadline, &err) < 0)
+    /* a SIGTERM from here on no longer reaches the loop: the watch sets the deadline */
+    stopwatch_start(&watch, b->sup.sigfd, b->opts.stop_s, &b->stop_deadline_ms);
+    if (checkpoints_finish(&b->ckpt, &err) < 0)
         code = transfer_failed(b, code, &err);
-    if (!b->spec.output)
-        return code;
-    if (b->creds_served)
-        credserver_snapshot(b->creds, &c);
-    int rc = outputs_upload(&b->spec, b->opts.root, &b->env, b->creds_served ? &c : NULL, deadline,
-                            note, sizeof(note), &err);
-    creds_wipe(&c);
+    if (b->spec.output) {
+        if (b->creds_served)
+            credserver_snapshot(b->creds, &c);
+        rc = outputs_upload(&b->spec, b->opts.root, &b->env, b->creds_served ? &c : NULL,
+                            &b->stop_deadline_ms, note, sizeof(note), &err);
+        creds_wipe(&c);
+    }
+    stopwatch_stop(&watch);
     if (rc < 0)
         return transfer_failed(b, code, &err);
-    log_info("finish", "uploaded%s", note);
+    if (b->spec.output)
+        log_info("finish", "uploaded%s", note);
     return code;
 }
 

@@ -48,6 +48,9 @@ struct boot {
     struct harden_plan harden;
     struct credserver *creds; /* static storage: the refresher thread may outlive main */
     struct checkpoints ckpt;
+    /* CLOCK_MONOTONIC ms by which S3 transfers must be over after a SIGTERM (0: no SIGTERM, or
+     * nobody kills): set by PID 1's loop or during the finish phase, read atomically by them */
+    uint64_t stop_deadline_ms;
     bool creds_served;
     char spawn_failure[PERR_MSG_BYTES]; /* why the child could not start its command, or "" */
     struct report_targets report;

@@ -44,10 +44,12 @@ static int collect(void *ctx, const struct s3_object *o, struct perr *err)
 }
 
 /* The items to download: each listed object and its path below the folder. */
-static int
-plan_items(const struct listing *l, const char *folder, struct s3x_item **out, struct perr *err)
+static int plan_items(const struct listing *l,
+                      const char *folder,
+                      struct s3transfer_item **out,
+                      struct perr *err)
 {
-    struct s3x_item *items = calloc(l->count ? l->count : 1, sizeof(*items));
+    struct s3transfer_item *items = calloc(l->count ? l->count : 1, sizeof(*items));
 
     if (!items)
         return perr_set(err, PERR_NOMEM, "out of memory planning channel %s", l->channel);
@@ -65,7 +67,7 @@ plan_items(const struct listing *l, const char *folder, struct s3x_item **out, s
     return 0;
 }
 
-static void free_items(struct s3x_item *items, size_t count)
+static void free_items(struct s3transfer_item *items, size_t count)
 {
     for (size_t i = 0; items && i < count; i++)
         free(items[i].path);
@@ -76,15 +78,15 @@ static int download_channel(const struct jobspec_channel *ch,
                             const char *root,
                             const struct channels_host *host,
                             const struct s3_client *s3,
-                            const struct s3x_opts *base,
+                            const struct s3transfer_opts *base,
                             size_t *objects,
                             uint64_t *bytes,
                             struct perr *err)
 {
     char bucket[64], prefix[S3_MAX_KEY + 1], folder[4200], what[256];
     struct listing l = {.prefix = prefix, .channel = ch->name};
-    struct s3x_opts o = *base;
-    struct s3x_item *items = NULL;
+    struct s3transfer_opts o = *base;
+    struct s3transfer_item *items = NULL;
     bool sharded = ch->distribution && strcmp(ch->distribution, "ShardedByS3Key") == 0;
     uint64_t got = 0;
     int rc;
@@ -110,7 +112,7 @@ static int download_channel(const struct jobspec_channel *ch,
     if (rc == 0)
         rc = plan_items(&l, folder, &items, err);
     if (rc == 0)
-        rc = s3x_download(s3, bucket, items, l.count, &o, &got, err);
+        rc = s3transfer_download(s3, bucket, items, l.count, &o, &got, err);
     if (rc < 0)
         perr_wrap(err, "channel %s", ch->name);
     *objects += l.count;
@@ -130,7 +132,7 @@ int channels_download(const struct jobspec *js,
                       struct perr *err)
 {
     struct s3_client s3;
-    struct s3x_opts o;
+    struct s3transfer_opts o;
     size_t objects = 0;
     uint64_t bytes = 0;
     bool any = false;
@@ -142,7 +144,7 @@ int channels_download(const struct jobspec *js,
             continue;
         if (!any && s3_client_init(&s3, env, c, err) < 0)
             return perr_wrap(err, "channel %s (%s)", ch->name, ch->uri);
-        if (!any && s3x_opts_from_env(&o, env, "", "materialize", err) < 0)
+        if (!any && s3transfer_opts_from_env(&o, env, "", "materialize", err) < 0)
             return -1;
         any = true;
         rc = download_channel(ch, root, host, &s3, &o, &objects, &bytes, err);

@@ -119,13 +119,13 @@ static int client(struct checkpoints *ck, struct s3_client *s3, struct creds *c,
         credserver_snapshot(ck->creds, c);
     if (s3_client_init(s3, ck->env, ck->creds ? c : NULL, err) < 0)
         return -1;
-    s3->deadline_ms = &ck->deadline_ms;
+    s3->deadline_ms = ck->deadline_ms;
     return 0;
 }
 
 /* The objects a restore downloads, and where. */
 struct restore_list {
-    struct s3x_item *items;
+    struct s3transfer_item *items;
     size_t count, cap;
     struct checkpoints *ck;
 };
@@ -143,7 +143,7 @@ static int collect(void *ctx, const struct s3_object *o, struct perr *err)
         return perr_set(err, PERR_LIMIT, "more than %d checkpoint objects", MAX_FILES);
     if (l->count == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        struct s3x_item *grown = realloc(l->items, cap * sizeof(*grown));
+        struct s3transfer_item *grown = realloc(l->items, cap * sizeof(*grown));
         if (!grown)
             return perr_set(err, PERR_NOMEM, "out of memory listing checkpoints");
         l->items = grown;
@@ -158,7 +158,7 @@ static int collect(void *ctx, const struct s3_object *o, struct perr *err)
 
 /* What S3 holds from us after a restore: each restored file as it now is on disk. */
 static int record_restored(struct checkpoints *ck,
-                           const struct s3x_item *items,
+                           const struct s3transfer_item *items,
                            size_t count,
                            struct perr *err)
 {
@@ -220,7 +220,7 @@ static int restore_s3(struct checkpoints *ck, uint64_t *bytes, struct perr *err)
     if (rc == 0)
         rc = s3_list(&s3, ck->bucket, ck->prefix, collect, &l, err);
     if (rc == 0)
-        rc = s3x_download(&s3, ck->bucket, l.items, l.count, &ck->opts, bytes, err);
+        rc = s3transfer_download(&s3, ck->bucket, l.items, l.count, &ck->opts, bytes, err);
     if (rc == 0)
         rc = record_restored(ck, l.items, l.count, err);
     for (size_t i = 0; i < l.count; i++)
@@ -235,6 +235,7 @@ int checkpoints_restore(struct checkpoints *ck,
                         const char *root,
                         const struct envlist *env,
                         struct credserver *creds,
+                        const uint64_t *deadline_ms,
                         char *note,
                         size_t note_len,
                         struct perr *err)
@@ -252,6 +253,7 @@ int checkpoints_restore(struct checkpoints *ck,
     ck->interval_ms = interval_s * 1000;
     ck->env = env;
     ck->creds = creds;
+    ck->deadline_ms = deadline_ms;
     ck->uri = uri;
     if (strncmp(uri, "file://", 7) == 0) {
         snprintf(ck->store, sizeof(ck->store), "%s", uri + 7);
@@ -273,7 +275,7 @@ int checkpoints_restore(struct checkpoints *ck,
         snprintf(ck->dir, sizeof(ck->dir), "%s%s", root, local + 7);
     else
         snprintf(ck->dir, sizeof(ck->dir), "%s", local);
-    rc = s3x_opts_from_env(&ck->opts, env, "checkpoints", PHASE, err);
+    rc = s3transfer_opts_from_env(&ck->opts, env, "checkpoints", PHASE, err);
     if (rc == 0 && fs_mkdirs(ck->dir, err) < 0)
         rc = -1;
     if (rc == 0)
@@ -298,7 +300,7 @@ static int store_put(struct checkpoints *ck,
                      uint64_t *bytes,
                      struct perr *err)
 {
-    struct s3x_item *items;
+    struct s3transfer_item *items;
     struct s3_client s3;
     struct creds c = {0};
     int rc = 0;
@@ -328,7 +330,7 @@ static int store_put(struct checkpoints *ck,
     if (rc == 0)
         rc = client(ck, &s3, &c, err);
     if (rc == 0)
-        rc = s3x_upload(&s3, ck->bucket, items, n, &ck->opts, bytes, err);
+        rc = s3transfer_upload(&s3, ck->bucket, items, n, &ck->opts, bytes, err);
     for (size_t k = 0; k < n; k++)
         free(items[k].path);
     free(items);
@@ -475,11 +477,10 @@ int checkpoints_start(struct checkpoints *ck, struct perr *err)
     return 0;
 }
 
-void checkpoints_request(struct checkpoints *ck, uint64_t deadline_ms)
+void checkpoints_request(struct checkpoints *ck)
 {
     if (!ck->thread_started)
         return;
-    __atomic_store_n(&ck->deadline_ms, deadline_ms, __ATOMIC_RELAXED);
     pthread_mutex_lock(&ck->mu);
     ck->requested = true;
     pthread_cond_signal(&ck->cv);
@@ -500,13 +501,12 @@ static void stop_thread(struct checkpoints *ck)
     ck->thread_started = false;
 }
 
-int checkpoints_finish(struct checkpoints *ck, uint64_t deadline_ms, struct perr *err)
+int checkpoints_finish(struct checkpoints *ck, struct perr *err)
 {
     struct sync_stats st;
 
     if (!ck->active)
         return 0;
-    __atomic_store_n(&ck->deadline_ms, deadline_ms, __ATOMIC_RELAXED);
     stop_thread(ck);
     return sync_logged(ck, "exit", &st, err);
 }

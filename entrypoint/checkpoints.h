@@ -28,7 +28,7 @@ struct checkpoints {
     char bucket[64];
     char prefix[S3_MAX_KEY + 1]; /* ends in '/' unless empty */
     char dir[4096];              /* the local folder, below the ML root */
-    struct s3x_opts opts;
+    struct s3transfer_opts opts;
     const struct envlist *env;
     struct credserver *creds;
     struct checkpoint_file *known;
@@ -41,7 +41,7 @@ struct checkpoints {
     uint64_t interval_ms; /* 0: no interval syncs */
     bool requested;       /* a SIGTERM asked for a sync now */
     bool stopping;
-    uint64_t deadline_ms; /* read atomically by S3 requests; set at SIGTERM */
+    const uint64_t *deadline_ms; /* the stop deadline S3 requests meet (read atomically) */
 };
 
 /*
@@ -54,6 +54,7 @@ PARITY_MUST_CHECK int checkpoints_restore(struct checkpoints *ck,
                                           const char *root,
                                           const struct envlist *env,
                                           struct credserver *creds,
+                                          const uint64_t *deadline_ms,
                                           char *note,
                                           size_t note_len,
                                           struct perr *err);
@@ -62,14 +63,12 @@ PARITY_MUST_CHECK int checkpoints_restore(struct checkpoints *ck,
  * checkpoints_request. */
 PARITY_MUST_CHECK int checkpoints_start(struct checkpoints *ck, struct perr *err);
 
-/* Asks for a sync now and sets the deadline S3 requests must meet (0: none). Never blocks on
- * the network: PID 1 calls it on SIGTERM. */
-void checkpoints_request(struct checkpoints *ck, uint64_t deadline_ms);
+/* Asks for a sync now. Never blocks on the network: PID 1 calls it on SIGTERM. */
+void checkpoints_request(struct checkpoints *ck);
 
-/* Stops the thread (after the sync it may be running) and syncs a last time before
- * deadline_ms (0: none), logging what it did. */
-PARITY_MUST_CHECK int
-checkpoints_finish(struct checkpoints *ck, uint64_t deadline_ms, struct perr *err);
+/* Stops the thread (after the sync it may be running) and syncs a last time, logging what it
+ * did. */
+PARITY_MUST_CHECK int checkpoints_finish(struct checkpoints *ck, struct perr *err);
 
 /* Stops the thread if it runs and frees the state; safe on a zeroed struct and twice. */
 void checkpoints_cleanup(struct checkpoints *ck);

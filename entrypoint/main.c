@@ -10,6 +10,7 @@
 #include "entrypoint/credproc.h"
 #include "entrypoint/finish.h"
 #include "entrypoint/residency.h"
+#include "entrypoint/spawn.h"
 #include "entrypoint/version.h"
 #include "lib/log.h"
 
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
 
     if (credproc_requested(argc, argv))
         return credproc_main();
+    spawn_note_inherited_fds(); /* before PID 1 opens anything of its own */
     if (run_phase(&b, "options", boot_options, LOG_LEVEL_DEBUG) < 0)
         goto out;
     if (b.opts.action != OPTIONS_RUN) {

@@ -83,25 +83,25 @@ static int to_s3(const char *uri,
                  const char *root,
                  const struct envlist *env,
                  const struct creds *c,
-                 uint64_t deadline_ms,
+                 const uint64_t *deadline_ms,
                  struct totals *t,
                  struct perr *err)
 {
     char bucket[64], prefix[S3_MAX_KEY + 1], tmp[4300];
     struct s3_client s3;
-    struct s3x_opts o;
+    struct s3transfer_opts o;
     size_t plen;
     int rc = 0;
 
     if (s3_parse_uri(uri, bucket, prefix, err) < 0 || s3_client_init(&s3, env, c, err) < 0 ||
-        s3x_opts_from_env(&o, env, "", "finish", err) < 0)
+        s3transfer_opts_from_env(&o, env, "", "finish", err) < 0)
         return -1;
-    s3.deadline_ms = &deadline_ms;
+    s3.deadline_ms = deadline_ms;
     plen = strlen(prefix);
     while (plen && prefix[plen - 1] == '/')
         prefix[--plen] = '\0';
     for (size_t i = 0; rc == 0 && i < sizeof(packs) / sizeof(packs[0]); i++) {
-        struct s3x_item item = {.path = tmp};
+        struct s3transfer_item item = {.path = tmp};
         uint64_t sent;
         if ((size_t)snprintf(item.obj.key, sizeof(item.obj.key), "%s%s%s/output/%s", prefix,
                              plen ? "/" : "", job, packs[i].archive) >= sizeof(item.obj.key)) {
@@ -113,7 +113,7 @@ static int to_s3(const char *uri,
         snprintf(tmp, sizeof(tmp), "%s/output/.parity-%s", root, packs[i].archive);
         rc = pack(root, packs[i].folder, tmp, t, err);
         if (rc == 0)
-            rc = s3x_upload(&s3, bucket, &item, 1, &o, &sent, err);
+            rc = s3transfer_upload(&s3, bucket, &item, 1, &o, &sent, err);
         unlink(tmp);
     }
     return rc;
@@ -123,7 +123,7 @@ int outputs_upload(const struct jobspec *js,
                    const char *root,
                    const struct envlist *env,
                    const struct creds *c,
-                   uint64_t deadline_ms,
+                   const uint64_t *deadline_ms,
                    char *note,
                    size_t note_len,
                    struct perr *err)

@@ -16,14 +16,14 @@
 /*
  * Packs and uploads both archives when the job config names an output (s3://bucket/prefix, or
  * file:///folder for local runs). c: the credentials for S3 (NULL when there are none).
- * deadline_ms: when S3 transfers must be over (CLOCK_MONOTONIC; 0: no limit). `note` receives
- * the log fields. Nothing is uploaded under the final name unless it is complete.
+ * deadline_ms: when S3 transfers must be over (CLOCK_MONOTONIC, read as they run; 0: none). `note`
+ * receives the log fields. Nothing is uploaded under the final name unless it is complete.
  */
 PARITY_MUST_CHECK int outputs_upload(const struct jobspec *js,
                                      const char *root,
                                      const struct envlist *env,
                                      const struct creds *c,
-                                     uint64_t deadline_ms,
+                                     const uint64_t *deadline_ms,
                                      char *note,
                                      size_t note_len,
                                      struct perr *err);

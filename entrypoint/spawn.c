@@ -160,40 +160,49 @@ int spawn_child(const struct spawn_request *req,
     return 0;
 }
 
-static void close_if_inherited(int fd)
+/* The fds the runtime gave PID 1 without close-on-exec: the child gets them; PID 1 closes its
+ * copies after the spawn. Noted at the start, before any fd of PID 1's own exists, so that
+ * what PID 1 opens later (connections kept alive by other threads) is never taken for one. */
+static int inherited[4096];
+static size_t inherited_count;
+
+static void note_if_inherited(int fd)
 {
     int flags = fcntl(fd, F_GETFD);
 
-    if (flags >= 0 && !(flags & FD_CLOEXEC))
-        close(fd);
+    if (flags >= 0 && !(flags & FD_CLOEXEC) &&
+        inherited_count < sizeof(inherited) / sizeof(inherited[0]))
+        inherited[inherited_count++] = fd;
 }
 
-void spawn_close_inherited_fds(void)
+void spawn_note_inherited_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
     struct rlimit rl;
     struct dirent *de;
-    int fds[1024];
-    size_t n = 0;
 
+    inherited_count = 0;
     if (d) {
-        /* Collect first, close after: closing while the directory is read changes it. */
         int self = dirfd(d);
-        while ((de = readdir(d)) && n < sizeof(fds) / sizeof(fds[0])) {
+        while ((de = readdir(d))) {
             char *end;
             long fd = strtol(de->d_name, &end, 10);
             if (*end == '\0' && end != de->d_name && fd >= 3 && fd != self)
-                fds[n++] = (int)fd;
+                note_if_inherited((int)fd);
         }
         closedir(d);
-        for (size_t i = 0; i < n; i++)
-            close_if_inherited(fds[i]);
-        if (n < sizeof(fds) / sizeof(fds[0]))
-            return;
+        return;
     }
-    /* No /proc (an unusual runtime), or very many fds: walk the possible range instead. */
+    /* No /proc (an unusual runtime): walk the possible range instead. */
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
         rl.rlim_cur = 65536;
     for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
-        close_if_inherited(fd);
+        note_if_inherited(fd);
+}
+
+void spawn_close_inherited_fds(void)
+{
+    for (size_t i = 0; i < inherited_count; i++)
+        close(inherited[i]);
+    inherited_count = 0;
 }

@@ -48,7 +48,10 @@ PARITY_MUST_CHECK int spawn_child(const struct spawn_request *req,
 /* The exit status a failed exec maps to: 127 for not found, 126 otherwise. */
 int spawn_exec_failure_status(int exec_errno);
 
-/* Closes every inherited fd >= 3 that is not close-on-exec (the child has its own copies). */
+/* Notes every fd >= 3 the runtime handed over without close-on-exec: call it first thing. */
+void spawn_note_inherited_fds(void);
+
+/* Closes PID 1's copies of those fds once the child has its own. */
 void spawn_close_inherited_fds(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,10 +187,40 @@ static bool transient(CURLcode c)
            c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_SSL_CONNECT_ERROR;
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* libcurl's progress callback: non-zero gives the transfer up. */
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    const uint64_t *abort_at = ctx;
+    uint64_t at = __atomic_load_n(abort_at, __ATOMIC_RELAXED);
+
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return at && monotonic_ms() >= at;
+}
+
+/* Sockets close on exec: the child PID 1 starts must not hold PID 1's connections. */
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)ctx;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* One libcurl handle per thread, reset and reused by every request the thread makes, so its
  * connections are kept alive from one request to the next (an S3 transfer makes hundreds);
  * freed when the thread ends. */
 static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
 
 static void free_handle(void *c)
 {
@@ -204,10 +235,9 @@ static void make_handle_key(void)
 
 static CURL *thread_handle(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     CURL *c;
 
-    pthread_once(&once, make_handle_key);
+    pthread_once(&handle_once, make_handle_key);
     c = pthread_getspecific(handle_key);
     if (c) {
         curl_easy_reset(c); /* options go, the connection cache stays */
@@ -219,6 +249,19 @@ static CURL *thread_handle(void)
         c = NULL;
     }
     return c;
+}
+
+void http_thread_release(void)
+{
+    CURL *c;
+
+    http_global_init();
+    pthread_once(&handle_once, make_handle_key);
+    c = pthread_getspecific(handle_key);
+    if (c) {
+        pthread_setspecific(handle_key, NULL);
+        curl_easy_cleanup(c);
+    }
 }
 
 /* One attempt. Returns 0 with resp filled, or -1 with err set; *retry says whether to try again. */
@@ -259,12 +302,30 @@ static int attempt(const struct http_request *req,
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (o->stall_timeout_ms + 999) / 1000);
     }
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (ca)
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, req->insecure ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, req->insecure ? 0L : 2L);
+    if (req->ca_pem) {
+        struct curl_blob blob = {(void *)req->ca_pem, req->ca_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (ca) {
         curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    }
+    if (req->cert_pem && req->key_pem) {
+        struct curl_blob cert = {(void *)req->cert_pem, req->cert_pem_len, CURL_BLOB_COPY};
+        struct curl_blob key = {(void *)req->key_pem, req->key_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    if (o->abort_at_ms) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)o->abort_at_ms);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
     if (req->sink) /* large streamed bodies: fewer, larger writes */
@@ -290,6 +351,11 @@ static int attempt(const struct http_request *req,
                         req->method, req->url, o->max_body_bytes);
     if (resp->sink_failed)
         return perr_set(err, PERR_IO, "%s %s: could not store the body", req->method, req->url);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return perr_set(err, PERR_TIMEOUT,
+                        "%s %s: given up: the time left before the platform's SIGKILL "
+                        "(PARITY_STOP_SECONDS) is spent",
+                        req->method, req->url);
     if (rc != CURLE_OK) {
         *retry = transient(rc);
         /* libcurl's own words say more than its code ("Operation too slow", the host) */

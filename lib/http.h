@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -20,6 +21,9 @@ struct http_opts {
     bool idempotent;         /* only idempotent requests are retried */
     long stall_timeout_ms;   /* > 0: a transfer that moves no byte this long fails (for long
                                 streams, whose total timeout cannot catch a stalled peer) */
+    /* CLOCK_MONOTONIC ms at which a transfer in flight is given up, read while it runs (another
+     * thread may set it: a SIGTERM's stop budget); NULL or 0: never */
+    const uint64_t *abort_at_ms;
 };
 
 /* Where a successful (2xx) answer's body goes instead of http_response.body: returns false
@@ -40,6 +44,14 @@ struct http_request {
     int body_fd;                  /* > 0: send body_len bytes read from this fd instead, */
     unsigned long long body_off;  /* starting at this offset (pread: the fd may be shared) */
     const struct http_sink *sink; /* stream a 2xx body here, or NULL */
+    /* TLS with a server's own CA and a client certificate (Kubernetes API servers) */
+    const char *ca_pem; /* trust this CA bundle (PEM) instead of the system's, or NULL */
+    size_t ca_pem_len;
+    const char *cert_pem; /* a client certificate (PEM) and its key, or NULL */
+    size_t cert_pem_len;
+    const char *key_pem;
+    size_t key_pem_len;
+    bool insecure; /* no server verification: only when a kubeconfig asks for it */
 };
 
 struct http_response {
@@ -54,6 +66,10 @@ struct http_response {
 
 /* libcurl's global set-up, once: call it before the first threads that make requests. */
 void http_global_init(void);
+
+/* Closes the calling thread's kept-alive connections (each thread keeps its own handle so
+ * that consecutive requests reuse them): PID 1 does it before it starts the child. */
+void http_thread_release(void);
 
 /* Prepares an empty response; http_response_cleanup frees it (safe twice). */
 void http_response_init(struct http_response *r);

@@ -201,6 +201,7 @@ static int s3_request(const struct s3_client *s,
 
     uint64_t deadline = s3_deadline(s);
 
+    opts.abort_at_ms = s->deadline_ms; /* a transfer in flight stops when the budget does */
     if (deadline) {
         uint64_t now = now_ms();
         if (now + 100 >= deadline)

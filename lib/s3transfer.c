@@ -26,16 +26,16 @@
 #define MAX_PART          (5ULL << 30) /* S3's largest part */
 #define PROGRESS_EVERY_MS 5000
 
-int s3x_opts_from_env(struct s3x_opts *o,
-                      const struct envlist *env,
-                      const char *what,
-                      const char *phase,
-                      struct perr *err)
+int s3transfer_opts_from_env(struct s3transfer_opts *o,
+                             const struct envlist *env,
+                             const char *what,
+                             const char *phase,
+                             struct perr *err)
 {
     static const struct {
         const char *name;
         uint64_t min, max;
-    } knobs[] = {{"PARITY_S3_CONCURRENCY", 1, S3X_MAX_JOBS},
+    } knobs[] = {{"PARITY_S3_CONCURRENCY", 1, S3TRANSFER_MAX_JOBS},
                  {"PARITY_S3_PART_SIZE", S3_MIN_PART, MAX_PART},
                  {"PARITY_S3_MULTIPART_THRESHOLD", S3_MIN_PART, UINT64_MAX}};
 
@@ -46,12 +46,12 @@ int s3x_opts_from_env(struct s3x_opts *o,
         if (text && num_parse_u64(text, knobs[i].min, knobs[i].max, &v[i], err) < 0)
             return perr_wrap(err, "%s", knobs[i].name);
     }
-    *o = (struct s3x_opts){.jobs = (int)v[0],
-                           .get_part = DEFAULT_GET_PART,
-                           .put_part = v[1],
-                           .multipart_threshold = v[2],
-                           .what = what,
-                           .phase = phase};
+    *o = (struct s3transfer_opts){.jobs = (int)v[0],
+                                  .get_part = DEFAULT_GET_PART,
+                                  .put_part = v[1],
+                                  .multipart_threshold = v[2],
+                                  .what = what,
+                                  .phase = phase};
     return 0;
 }
 
@@ -74,7 +74,7 @@ struct item_state {
 struct transfer {
     struct s3_client s3; /* the caller's, counting bytes into `moved` */
     const char *bucket;
-    struct s3x_item *items;
+    struct s3transfer_item *items;
     struct item_state *state;
     size_t count;
     struct task *tasks;
@@ -90,7 +90,7 @@ struct transfer {
     struct perr err; /* the first failure */
 };
 
-static void partial_path(const struct s3x_item *it, char *out, size_t len)
+static void partial_path(const struct s3transfer_item *it, char *out, size_t len)
 {
     snprintf(out, len, "%s.parity-partial", it->path);
 }
@@ -125,7 +125,7 @@ static int open_item(struct transfer *t, size_t i, struct perr *err)
  * multipart upload (upload). Without the lock: completing is a request. */
 static int finish_item(struct transfer *t, size_t i, int fd, struct perr *err)
 {
-    struct s3x_item *it = &t->items[i];
+    struct s3transfer_item *it = &t->items[i];
     struct item_state *st = &t->state[i];
     char partial[4300];
 
@@ -148,7 +148,7 @@ static int finish_item(struct transfer *t, size_t i, int fd, struct perr *err)
 
 static int run_task(struct transfer *t, const struct task *k, int fd, struct perr *err)
 {
-    struct s3x_item *it = &t->items[k->item];
+    struct s3transfer_item *it = &t->items[k->item];
     struct item_state *st = &t->state[k->item];
 
     if (!t->upload)
@@ -202,7 +202,7 @@ static uint64_t now_ms(void)
 
 /* Waits for the workers, logging progress every few seconds once the transfer is slow enough
  * for someone to wonder. */
-static void wait_logging(struct transfer *t, const struct s3x_opts *o, uint64_t t0)
+static void wait_logging(struct transfer *t, const struct s3transfer_opts *o, uint64_t t0)
 {
     pthread_mutex_lock(&t->mu);
     while (t->running > 0) {
@@ -222,11 +222,11 @@ static void wait_logging(struct transfer *t, const struct s3x_opts *o, uint64_t 
     pthread_mutex_unlock(&t->mu);
 }
 
-static int run_workers(struct transfer *t, const struct s3x_opts *o)
+static int run_workers(struct transfer *t, const struct s3transfer_opts *o)
 {
-    pthread_t threads[S3X_MAX_JOBS];
+    pthread_t threads[S3TRANSFER_MAX_JOBS];
     pthread_condattr_t ca;
-    int jobs = o->jobs < 1 ? 1 : o->jobs > S3X_MAX_JOBS ? S3X_MAX_JOBS : o->jobs;
+    int jobs = o->jobs < 1 ? 1 : o->jobs > S3TRANSFER_MAX_JOBS ? S3TRANSFER_MAX_JOBS : o->jobs;
     int started = 0;
     uint64_t t0 = now_ms();
 
@@ -286,7 +286,7 @@ static int plan(struct transfer *t, const uint64_t *parts_of, struct perr *err)
 static int transfer_init(struct transfer *t,
                          const struct s3_client *s,
                          const char *bucket,
-                         struct s3x_item *items,
+                         struct s3transfer_item *items,
                          size_t count,
                          bool upload,
                          struct perr *err)
@@ -326,13 +326,13 @@ static void transfer_cleanup(struct transfer *t)
     free(t->tasks);
 }
 
-int s3x_download(const struct s3_client *s,
-                 const char *bucket,
-                 struct s3x_item *items,
-                 size_t count,
-                 const struct s3x_opts *o,
-                 uint64_t *bytes,
-                 struct perr *err)
+int s3transfer_download(const struct s3_client *s,
+                        const char *bucket,
+                        struct s3transfer_item *items,
+                        size_t count,
+                        const struct s3transfer_opts *o,
+                        uint64_t *bytes,
+                        struct perr *err)
 {
     struct transfer t;
     uint64_t *parts_of = calloc(count ? count : 1, sizeof(*parts_of));
@@ -370,11 +370,13 @@ static uint64_t part_size_for(uint64_t size, uint64_t want)
 }
 
 /* Stats each file and starts the multipart uploads the large ones need. */
-static int
-prepare_uploads(struct transfer *t, const struct s3x_opts *o, uint64_t *parts_of, struct perr *err)
+static int prepare_uploads(struct transfer *t,
+                           const struct s3transfer_opts *o,
+                           uint64_t *parts_of,
+                           struct perr *err)
 {
     for (size_t i = 0; i < t->count; i++) {
-        struct s3x_item *it = &t->items[i];
+        struct s3transfer_item *it = &t->items[i];
         struct item_state *st = &t->state[i];
         struct stat sb;
         uint64_t size, part;
@@ -401,7 +403,7 @@ prepare_uploads(struct transfer *t, const struct s3x_opts *o, uint64_t *parts_of
 }
 
 /* After a failure: the multipart uploads that were started and not completed are dropped. */
-static void abort_unfinished(struct transfer *t, const struct s3x_opts *o)
+static void abort_unfinished(struct transfer *t, const struct s3transfer_opts *o)
 {
     struct s3_client s3 = t->s3;
     uint64_t deadline = s3.deadline_ms ? __atomic_load_n(s3.deadline_ms, __ATOMIC_RELAXED) : 0;
@@ -423,13 +425,13 @@ static void abort_unfinished(struct transfer *t, const struct s3x_opts *o)
     }
 }
 
-int s3x_upload(const struct s3_client *s,
-               const char *bucket,
-               struct s3x_item *items,
-               size_t count,
-               const struct s3x_opts *o,
-               uint64_t *bytes,
-               struct perr *err)
+int s3transfer_upload(const struct s3_client *s,
+                      const char *bucket,
+                      struct s3transfer_item *items,
+                      size_t count,
+                      const struct s3transfer_opts *o,
+                      uint64_t *bytes,
+                      struct perr *err)
 {
     struct transfer t;
     uint64_t *parts_of = calloc(count ? count : 1, sizeof(*parts_of));

@@ -26,7 +26,7 @@
 extern char **environ;
 
 struct host {
-    char name[16]; /* algo-N */
+    char name[32]; /* algo-N */
     pid_t pid;
     int out;    /* stdout and stderr of parity-init and the job, merged */
     char *line; /* a line not yet complete */
@@ -64,7 +64,7 @@ static char **
 host_env(const struct envlist *base, const char *spec_json, long index, struct perr *err)
 {
     struct envlist e;
-    char idx[16];
+    char idx[24];
     char **arr;
 
     if (envlist_init_from(&e, environ, err) < 0)

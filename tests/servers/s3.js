@@ -13,7 +13,7 @@
 //
 //   node s3.js --dir DIR [--port N] [--log FILE] [--bucket NAME]...
 // Prints `ready port=N` once it listens. Log: one JSON line per request (ts, method, url,
-// access_key, token_check, status).
+// access_key, token_check, status; range: the Range header, when the request has one).
 'use strict';
 
 const crypto = require('crypto');
@@ -129,6 +129,7 @@ async function main() {
   // First in the chain: log every request, and refuse temporary keys without their token.
   server.middleware.unshift(async (ctx, next) => {
     const record = { method: ctx.method, url: ctx.url, access_key: accessKeyOf(ctx) };
+    if (ctx.get('range')) record.range = ctx.get('range'); // ranged GETs: which part was asked
     const token = ctx.get('x-amz-security-token') || ctx.query['X-Amz-Security-Token'];
     if (record.access_key && record.access_key.startsWith('ASIA')) {
       record.token_check = checkSessionToken(record.access_key, token);
