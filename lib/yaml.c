@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A line-oriented reader for the block YAML of kubeconfig files, with a small flow parser for
- * the one-line {..} and [..] collections in them. */
+ * the one-line {..} and [..] collections in them; a JSON document goes to lib/jdoc. */
 #include "lib/yaml.h"
 
 #include <stdbool.h>
@@ -666,6 +666,17 @@ struct jdoc *yaml_parse(const char *text, size_t len, struct perr *err)
 {
     struct parser p = {.err = err};
     struct jdoc *d = NULL;
+    size_t lead = 0;
+
+    /* JSON, also spread over lines as JSON writers do, is YAML: read it as JSON first */
+    while (lead < len && strchr(" \t\r\n", text[lead]))
+        lead++;
+    if (lead < len && (text[lead] == '{' || text[lead] == '[')) {
+        struct perr ignored = {0};
+        d = jdoc_parse(text, len, NULL, &ignored);
+        if (d)
+            return d;
+    }
 
     if (split_lines(&p, text, len) == 0) {
         skip_blank(&p);

@@ -2,8 +2,8 @@
 /* The YAML that kubeconfig files are written in, read into a jdoc tree: block mappings and
  * sequences (a sequence may sit at its key's indentation), flow mappings and sequences on one
  * line, plain, single- and double-quoted scalars, literal and folded block scalars, comments,
- * and JSON (a flow mapping). Anchors, aliases, tags and multi-document streams are refused with
- * a clear error rather than read wrongly. */
+ * and JSON (read as JSON, over as many lines as it likes). Anchors, aliases, tags and
+ * multi-document streams are refused with a clear error rather than read wrongly. */
 #ifndef PARITY_YAML_H
 #define PARITY_YAML_H
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* parity logs NAME: the logs of every host; --follow to the end. */
 #include "shim/jobstate.h"
+#include "shim/target_eks.h"
 #include "shim/target_sagemaker.h"
 
 int cmd_logs(struct cli *c)
@@ -12,5 +13,7 @@ int cmd_logs(struct cli *c)
         return rc;
     if (st.target == CLI_TARGET_SAGEMAKER)
         return sagemaker_logs(c, c->arg, st.region[0] ? st.region : NULL);
+    if (st.target == CLI_TARGET_EKS)
+        return eks_logs(c, c->arg, &st);
     return jobstate_not_yet(&st);
 }

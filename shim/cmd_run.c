@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "shim/spec.h"
+#include "shim/target_eks.h"
 #include "shim/target_local.h"
 #include "shim/target_sagemaker.h"
 
@@ -22,6 +23,8 @@ int cmd_run(struct cli *c)
         rc = cli_fail(err.code == PERR_PARSE ? CLI_EXIT_INVALID : CLI_EXIT_FAILED, &err);
     } else if (c->target == CLI_TARGET_SAGEMAKER) {
         rc = sagemaker_run(c, &js, text.data, text.len);
+    } else if (c->target == CLI_TARGET_EKS) {
+        rc = eks_run(c, &js);
     } else if (c->target == CLI_TARGET_LOCAL) {
         rc = local_run(c, &js, text.data, text.len);
     } else {

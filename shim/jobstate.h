@@ -11,10 +11,10 @@
 
 struct jobstate {
     enum cli_target target;
-    char region[64];     /* sagemaker */
-    char namespace_[64]; /* eks */
-    char context[256];   /* eks: the kubeconfig context, or "" for the current one */
-    char root[1100];     /* local: the job's ML root */
+    char region[64];      /* sagemaker */
+    char namespace_[254]; /* eks */
+    char context[256];    /* eks: the kubeconfig context, or "" for the current one */
+    char root[1100];      /* local: the job's ML root */
 };
 
 /* Records a launch; a failure to record is not a failed launch, so it only warns. */

@@ -121,8 +121,9 @@ static void test_yaml_reads_what_aws_and_kubectl_write(void **state)
                 "{\"folded\":\"one two\",\"grid\":[[1,2],[3,\"4\",{\"a\":\"b\"}]],"
                 "\"pem\":\"-----BEGIN-----\\nabc\\n\\n-----END-----\\n\"}");
     /* JSON is YAML: a kubeconfig written as JSON reads the same */
-    assert_yaml("{\"kind\": \"Config\", \"clusters\": [{\"name\": \"x\"}], \"n\": 1}",
-                "{\"clusters\":[{\"name\":\"x\"}],\"kind\":\"Config\",\"n\":1}");
+    assert_yaml(
+        "{\n \"kind\": \"Config\",\n \"clusters\": [\n  {\"name\": \"x\"}\n ],\n \"n\": 1\n}\n",
+        "{\"clusters\":[{\"name\":\"x\"}],\"kind\":\"Config\",\"n\":1}");
     /* a value with a '#' that is not a comment, and a URL with colons */
     assert_yaml("server: https://h:443/p#frag\ntoken: a#b  # comment\n",
                 "{\"server\":\"https://h:443/p#frag\",\"token\":\"a#b\"}");
