@@ -76,7 +76,7 @@ SHIM_OBJS  := $(SHIM_SRCS:%.c=$(O)/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/unit/%)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 PROBE      := build/probe
-MANPAGE    := build/parity-init.1
+MANPAGE    := build/parity-init.1 build/parity.1
 
 .PHONY: all test unit integration check check-extra asan-test lint format check-static check-symbols check-docs \
         memcheck fuzz fuzz-replay install clean demo bench deps
@@ -123,7 +123,7 @@ $(PROBE): tests/helpers/probe.c
 	@mkdir -p $(@D)
 	$(call quiet,CC,$@)musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
-$(MANPAGE): docs/parity-init.1.scd
+build/%.1: docs/%.1.scd
 	@mkdir -p $(@D)
 	$(call quiet,SCDOC,$@)scdoc <$< >$@
 
@@ -215,11 +215,13 @@ check-extra: lint check-static check-symbols check-docs asan-test memcheck
 
 check: test check-extra
 
-install: build/parity-init $(MANPAGE)
+install: build/parity-init build/parity $(MANPAGE)
 	install -D -m 0755 build/parity-init $(DESTDIR)$(PREFIX)/bin/parity-init
+	install -D -m 0755 build/parity $(DESTDIR)$(PREFIX)/bin/parity
 	ln -sf parity-init $(DESTDIR)$(PREFIX)/bin/train
 	ln -sf parity-init $(DESTDIR)$(PREFIX)/bin/serve
-	install -D -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/parity-init.1
+	install -D -m 0644 build/parity-init.1 $(DESTDIR)$(PREFIX)/share/man/man1/parity-init.1
+	install -D -m 0644 build/parity.1 $(DESTDIR)$(PREFIX)/share/man/man1/parity.1
 
 # The README's first command: SageMaker script-mode training through parity-init, locally.
 DEMO := build/demo
