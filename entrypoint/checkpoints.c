@@ -49,6 +49,11 @@ static void list_free(struct file_list *l)
     *l = (struct file_list){0};
 }
 
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
 static int list_add(struct file_list *l, const char *rel, const struct stat *st, struct perr *err)
 {
     if (l->count == MAX_FILES)
@@ -65,7 +70,7 @@ static int list_add(struct file_list *l, const char *rel, const struct stat *st,
     if (!l->files[l->count].rel)
         return perr_set(err, PERR_NOMEM, "out of memory listing checkpoints");
     l->files[l->count].size = (uint64_t)st->st_size;
-    l->files[l->count].mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    l->files[l->count].mtime_ns = mtime_ns(st);
     l->count++;
     return 0;
 }
@@ -156,6 +161,14 @@ static int collect(void *ctx, const struct s3_object *o, struct perr *err)
     return 0;
 }
 
+/* Records what the store holds from us: l, sorted, taken over. */
+static void set_known(struct checkpoints *ck, struct file_list *l)
+{
+    qsort(l->files, l->count, sizeof(*l->files), by_rel);
+    ck->known = l->files;
+    ck->known_count = l->count;
+}
+
 /* What S3 holds from us after a restore: each restored file as it now is on disk. */
 static int record_restored(struct checkpoints *ck,
                            const struct s3transfer_item *items,
@@ -174,9 +187,7 @@ static int record_restored(struct checkpoints *ck,
             return -1;
         }
     }
-    qsort(l.files, l.count, sizeof(*l.files), by_rel);
-    ck->known = l.files;
-    ck->known_count = l.count;
+    set_known(ck, &l);
     return 0;
 }
 
@@ -196,16 +207,14 @@ static int restore_folder(struct checkpoints *ck, uint64_t *bytes, struct perr *
         struct stat st;
         if (rc == 0 && stat(dst, &st) == 0) {
             l.files[i].size = (uint64_t)st.st_size;
-            l.files[i].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+            l.files[i].mtime_ns = mtime_ns(&st);
         }
     }
     if (rc < 0) {
         list_free(&l);
         return -1;
     }
-    qsort(l.files, l.count, sizeof(*l.files), by_rel);
-    ck->known = l.files;
-    ck->known_count = l.count;
+    set_known(ck, &l);
     return 0;
 }
 

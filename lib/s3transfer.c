@@ -326,37 +326,20 @@ static void transfer_cleanup(struct transfer *t)
     free(t->tasks);
 }
 
-int s3transfer_download(const struct s3_client *s,
-                        const char *bucket,
-                        struct s3transfer_item *items,
-                        size_t count,
-                        const struct s3transfer_opts *o,
-                        uint64_t *bytes,
-                        struct perr *err)
+/* Splits each object into ranges of get_part bytes (small ones stay whole). */
+static int prepare_downloads(struct transfer *t,
+                             const struct s3transfer_opts *o,
+                             uint64_t *parts_of,
+                             struct perr *err)
 {
-    struct transfer t;
-    uint64_t *parts_of = calloc(count ? count : 1, sizeof(*parts_of));
-    int rc = parts_of ? transfer_init(&t, s, bucket, items, count, false, err)
-                      : perr_set(err, PERR_NOMEM, "out of memory planning downloads");
-
-    if (!parts_of)
-        return rc;
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        uint64_t size = items[i].obj.size;
+    (void)err;
+    for (size_t i = 0; i < t->count; i++) {
+        uint64_t size = t->items[i].obj.size;
         bool ranged = o->get_part && size > o->get_part;
         parts_of[i] = ranged ? o->get_part : 0;
-        t.state[i].parts = ranged ? (unsigned)((size + o->get_part - 1) / o->get_part) : 1;
+        t->state[i].parts = ranged ? (unsigned)((size + o->get_part - 1) / o->get_part) : 1;
     }
-    if (rc == 0)
-        rc = plan(&t, parts_of, err);
-    if (rc == 0)
-        rc = run_workers(&t, o);
-    if (rc < 0 && t.failed)
-        *err = t.err;
-    *bytes = t.moved;
-    transfer_cleanup(&t);
-    free(parts_of);
-    return rc;
+    return 0;
 }
 
 /* The part size for a file: the configured one, larger when 10,000 parts would not hold it. */
@@ -425,6 +408,51 @@ static void abort_unfinished(struct transfer *t, const struct s3transfer_opts *o
     }
 }
 
+/* Plans, runs and cleans up one transfer either way. */
+static int transfer(const struct s3_client *s,
+                    const char *bucket,
+                    struct s3transfer_item *items,
+                    size_t count,
+                    const struct s3transfer_opts *o,
+                    bool upload,
+                    uint64_t *bytes,
+                    struct perr *err)
+{
+    struct transfer t;
+    uint64_t *parts_of = calloc(count ? count : 1, sizeof(*parts_of));
+    int rc;
+
+    if (!parts_of)
+        return perr_set(err, PERR_NOMEM, "out of memory planning a transfer of %zu files", count);
+    rc = transfer_init(&t, s, bucket, items, count, upload, err);
+    if (rc == 0)
+        rc = upload ? prepare_uploads(&t, o, parts_of, err)
+                    : prepare_downloads(&t, o, parts_of, err);
+    if (rc == 0)
+        rc = plan(&t, parts_of, err);
+    if (rc == 0)
+        rc = run_workers(&t, o);
+    if (rc < 0 && t.failed)
+        *err = t.err;
+    if (rc < 0 && upload && t.state)
+        abort_unfinished(&t, o);
+    *bytes = t.moved;
+    transfer_cleanup(&t);
+    free(parts_of);
+    return rc;
+}
+
+int s3transfer_download(const struct s3_client *s,
+                        const char *bucket,
+                        struct s3transfer_item *items,
+                        size_t count,
+                        const struct s3transfer_opts *o,
+                        uint64_t *bytes,
+                        struct perr *err)
+{
+    return transfer(s, bucket, items, count, o, false, bytes, err);
+}
+
 int s3transfer_upload(const struct s3_client *s,
                       const char *bucket,
                       struct s3transfer_item *items,
@@ -433,25 +461,5 @@ int s3transfer_upload(const struct s3_client *s,
                       uint64_t *bytes,
                       struct perr *err)
 {
-    struct transfer t;
-    uint64_t *parts_of = calloc(count ? count : 1, sizeof(*parts_of));
-    int rc = parts_of ? transfer_init(&t, s, bucket, items, count, true, err)
-                      : perr_set(err, PERR_NOMEM, "out of memory planning uploads");
-
-    if (!parts_of)
-        return rc;
-    if (rc == 0)
-        rc = prepare_uploads(&t, o, parts_of, err);
-    if (rc == 0)
-        rc = plan(&t, parts_of, err);
-    if (rc == 0)
-        rc = run_workers(&t, o);
-    if (rc < 0 && t.failed)
-        *err = t.err;
-    if (rc < 0 && t.state)
-        abort_unfinished(&t, o);
-    *bytes = t.moved;
-    transfer_cleanup(&t);
-    free(parts_of);
-    return rc;
+    return transfer(s, bucket, items, count, o, true, bytes, err);
 }

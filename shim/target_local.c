@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Local jobs: one parity-init per host, their output prefixed algo-N, their codes collected. */
+/* Local jobs: one parity-init per host (in a runc container, or directly), their output
+ * prefixed algo-N, their codes collected. */
 #include "shim/target_local.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "shim/follow.h"
 #include "shim/jobstate.h"
 #include "shim/jsonout.h"
+#include "shim/local_bundle.h"
 
 #define MAX_LOCAL_HOSTS 16
 #define LINE_MAX_BYTES  65536
@@ -98,39 +100,24 @@ static void free_env(char **e)
     free(e);
 }
 
-static int start_host(struct host *h,
-                      const char *init,
-                      const char *root,
-                      char **argv_cmd,
-                      char **envp,
-                      struct perr *err)
+/* Starts argv (parity-init, or runc) with its stdout and stderr going to the host's pipe. */
+static int start_host(struct host *h, char **argv, char **envp, struct perr *err)
 {
     posix_spawn_file_actions_t fa;
-    char *argv[8 + 128];
-    int fds[2], n = 0, rc;
+    int fds[2], rc;
 
     if (pipe2(fds, O_CLOEXEC) < 0)
         return perr_sys(err, "pipe");
-    argv[n++] = (char *)init;
-    argv[n++] = "--platform";
-    argv[n++] = "local";
-    argv[n++] = "--root";
-    argv[n++] = (char *)root;
-    argv[n++] = "--";
-    for (size_t i = 0; argv_cmd && argv_cmd[i] && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1;
-         i++)
-        argv[n++] = argv_cmd[i];
-    argv[n] = NULL;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-    rc = posix_spawnp(&h->pid, init, &fa, NULL, argv, envp);
+    rc = posix_spawnp(&h->pid, argv[0], &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);
         errno = rc;
-        return perr_sys(err, "starting %s", init);
+        return perr_sys(err, "starting %s", argv[0]);
     }
     h->out = fds[0];
     h->line = malloc(LINE_MAX_BYTES);
@@ -162,11 +149,84 @@ static void drain(const struct cli *c, struct host *h)
     }
 }
 
+/* --no-container: parity-init itself, on this machine, with the host's own ML root. */
+static int start_direct(struct host *h,
+                        const struct cli *c,
+                        const struct jobspec *js,
+                        const char *init,
+                        const char *host_root,
+                        const char *spec_json,
+                        long index,
+                        struct perr *err)
+{
+    char *argv[8 + 128];
+    char **envp = host_env(&c->env, spec_json, index, err);
+    int n = 0, rc;
+
+    if (!envp)
+        return -1;
+    argv[n++] = (char *)init;
+    argv[n++] = "--platform";
+    argv[n++] = "local";
+    argv[n++] = "--root";
+    argv[n++] = (char *)host_root;
+    argv[n++] = "--";
+    for (size_t i = 0; i < js->command->count && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
+        argv[n++] = js->command->items[i]->text;
+    argv[n] = NULL;
+    rc = start_host(h, argv, envp, err);
+    free_env(envp);
+    return rc;
+}
+
+/* The state folder of this job's runc containers, and their names. */
+static void runc_names(
+    const char *root, const char *job, long index, char *state, size_t slen, char *id, size_t ilen)
+{
+    snprintf(state, slen, "%s.bundles/runc", root);
+    snprintf(id, ilen, "parity-%s-algo-%ld", job, index + 1);
+}
+
+/* A container: the image unpacked into a bundle beside the ML root, run by runc. */
+static int start_container(struct host *h,
+                           const struct cli *c,
+                           const struct jobspec *js,
+                           const char *root,
+                           const char *host_root,
+                           const char *spec_json,
+                           long index,
+                           struct perr *err)
+{
+    struct local_bundle_inputs in = {js, &c->env, spec_json, host_root, index};
+    char bundle[1200], state[1200], id[128];
+
+    snprintf(bundle, sizeof(bundle), "%s.bundles/algo-%ld", root, index + 1);
+    runc_names(root, js->name, index, state, sizeof(state), id, sizeof(id));
+    if (local_bundle_prepare(&in, bundle, err) < 0)
+        return -1;
+    char *argv[] = {"runc", "--root", state, "run", "--bundle", bundle, id, NULL};
+    return start_host(h, argv, environ, err);
+}
+
+/* runc keeps a stopped container's state: deleted once the job is over. */
+static void delete_containers(const char *root, const char *job, long count)
+{
+    for (long i = 0; i < count; i++) {
+        char state[1200], id[128];
+        pid_t pid;
+        int status;
+        runc_names(root, job, i, state, sizeof(state), id, sizeof(id));
+        char *argv[] = {"runc", "--root", state, "delete", "-f", id, NULL};
+        if (posix_spawnp(&pid, "runc", NULL, NULL, argv, environ) == 0)
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+    }
+}
+
 int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t len)
 {
     struct host hosts[MAX_LOCAL_HOSTS];
     char init[PATH_MAX], cwd[768], root[1024], host_root[1100];
-    char *cmd[128 + 1];
     struct perr err = {0};
     struct buf spec_json;
     long count = js->instance_count;
@@ -175,13 +235,7 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
 
     (void)text;
     (void)len;
-    if (!c->no_container) {
-        perr_set(&err, PERR_USAGE,
-                 "--target local runs images in a container only with an OCI runtime this build "
-                 "does not drive yet: add --no-container to run the command here");
-        return cli_fail(CLI_EXIT_USAGE, &err);
-    }
-    if (!js->command) {
+    if (c->no_container && !js->command) {
         perr_set(&err, PERR_USAGE,
                  "--no-container needs the spec's \"command\" (no image to take "
                  "one from)");
@@ -192,9 +246,6 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
                  count);
         return cli_fail(CLI_EXIT_USAGE, &err);
     }
-    for (size_t i = 0; i < js->command->count && i < 128; i++)
-        cmd[i] = js->command->items[i]->text;
-    cmd[js->command->count < 128 ? js->command->count : 128] = NULL;
     find_init(&c->env, init, sizeof(init));
     if (c->root)
         snprintf(root, sizeof(root), "%s", c->root);
@@ -211,22 +262,21 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
     jobstate_save(&c->env, js->name, &st);
     follow_init();
     memset(hosts, 0, sizeof(hosts));
+    for (long i = 0; i < count; i++) {
+        hosts[i].out = -1;
+        snprintf(hosts[i].name, sizeof(hosts[i].name), "algo-%ld", i + 1);
+    }
     for (long i = 0; rc == 0 && i < count; i++) {
-        char **envp = host_env(&c->env, spec_json.data, i, &err);
-        struct host *h = &hosts[i];
-        snprintf(h->name, sizeof(h->name), "algo-%ld", i + 1);
-        h->out = -1;
         /* one ML root per host, as SageMaker gives each instance its own /opt/ml */
         if (count > 1)
             snprintf(host_root, sizeof(host_root), "%s/algo-%ld", root, i + 1);
         else
             snprintf(host_root, sizeof(host_root), "%s", root);
-        rc = envp && fs_mkdirs(host_root, &err) == 0
-                 ? start_host(h, init, host_root, cmd, envp, &err)
-                 : -1;
-        free_env(envp);
-        if (rc < 0)
-            h->done = true;
+        rc = fs_mkdirs(host_root, &err);
+        if (rc == 0)
+            rc = c->no_container
+                     ? start_direct(&hosts[i], c, js, init, host_root, spec_json.data, i, &err)
+                     : start_container(&hosts[i], c, js, root, host_root, spec_json.data, i, &err);
     }
     buf_cleanup(&spec_json);
     if (rc < 0)
@@ -270,6 +320,8 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
         }
         free(h->line);
     }
+    if (!c->no_container)
+        delete_containers(root, js->name, count);
     follow_end(c, js->name, code ? "Failed" : "Completed", code, NULL);
     return code;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Jobs on this machine, through the same parity-init code path as in a container: each host
- * of the job is parity-init on the local platform with the spec as its job config and a private
- * ML root (--no-container). */
+/* Jobs on this machine, through the same parity-init code path: each host of the job runs in a
+ * runc container of the spec's image (shim/local_bundle.c), or, with --no-container, as
+ * parity-init directly, with the spec as its job config and a private ML root. */
 #ifndef PARITY_SHIM_TARGET_LOCAL_H
 #define PARITY_SHIM_TARGET_LOCAL_H
 

@@ -222,7 +222,80 @@ def test_run_local_runs_every_host_through_parity_init(parity, parity_init, tmp_
         "target": "local", "root": str(root)}
 
 
-def test_run_local_in_a_container_is_not_pretended(parity, tmp_path):
+def test_run_local_needs_an_image_it_can_run(parity, tmp_path):
     spec = {"apiVersion": "parity/v1", "name": "img", "image": "example:1"}
     r = launch(parity, "run", write_spec(tmp_path, spec), "--target", "local", cwd=tmp_path)
-    assert r.returncode == EXIT_USAGE and "--no-container" in r.stderr, r
+    assert r.returncode == 125 and "oci:/path" in r.stderr and "skopeo copy" in r.stderr, r
+
+
+BUSYBOX = "/bin/busybox"
+
+
+@pytest.fixture
+def rootfs(tmp_path, parity_init):
+    """A root filesystem folder: parity-init where parity-base puts it, and busybox."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("runc") is None:
+        pytest.skip("runc as root is needed for containers")
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("busybox-static is not installed")
+    root = tmp_path / "rootfs"
+    for d in ("bin", "usr/local/bin", "etc", "proc", "dev", "sys", "tmp", "opt/ml"):
+        (root / d).mkdir(parents=True)
+    shutil.copy(parity_init, root / "usr/local/bin/parity-init")
+    shutil.copy(BUSYBOX, root / "bin/busybox")
+    for applet in ("sh", "cat", "ls", "echo", "hostname"):
+        os.symlink("busybox", root / "bin" / applet)
+    (root / "etc/hosts").touch()
+    return root
+
+
+CONTAINER_JOB = ("echo host $CURRENT_HOST on $(hostname); cat /opt/ml/input/config/resourceconfig.json;"
+                 " echo; echo trained > $SM_MODEL_DIR/model.txt; exit $((${#CURRENT_HOST} - 3))")
+
+
+def test_run_local_in_a_container_from_a_rootfs_folder(parity, rootfs, tmp_path):
+    spec = {"apiVersion": "parity/v1", "name": "in-box", "image": str(rootfs),
+            "command": ["/bin/sh", "-c", CONTAINER_JOB], "resources": {"instance_count": 2}}
+    root = tmp_path / "ml"
+    r = launch(parity, "run", write_spec(tmp_path, spec), "--target", "local", "--root", root,
+               env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd=tmp_path)
+    # "algo-1" and "algo-2" are 6 characters: both hosts exit 3
+    assert r.returncode == 3, r
+    lines = r.stdout.splitlines()
+    assert "algo-1 | host algo-1 on algo-1" in lines and "algo-2 | host algo-2 on algo-2" in lines
+    # parity-init was PID 1 of each container and wrote SageMaker's files into its own /opt/ml
+    assert any(l.startswith("algo-1 | parity-init[1]: ") for l in lines), r
+    assert (root / "algo-1/model/model.txt").read_text() == "trained\n"
+    assert (root / "algo-2/model/model.txt").read_text() == "trained\n"
+    cfg = json.loads([l for l in lines if l.startswith("algo-2 | {")][0][len("algo-2 | "):])
+    assert cfg["current_host"] == "algo-2" and cfg["hosts"] == ["algo-1", "algo-2"], cfg
+    # the folder itself is left as it was (read-only root)
+    assert not (rootfs / "opt/ml/model").exists()
+
+
+def test_run_local_in_a_container_from_an_oci_layout(parity, rootfs, tmp_path):
+    """The image as an OCI image layout (what `buildah push IMAGE oci:DIR:tag` writes),
+    unpacked with umoci."""
+    import shutil
+
+    if shutil.which("umoci") is None:
+        pytest.skip("umoci is not installed")
+    layout = tmp_path / "layout"
+    work = tmp_path / "work"
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, timeout=120)  # noqa: E731
+    run("umoci", "init", "--layout", str(layout))
+    run("umoci", "new", "--image", f"{layout}:v1")
+    run("umoci", "unpack", "--image", f"{layout}:v1", str(work))
+    shutil.rmtree(work / "rootfs")
+    shutil.copytree(rootfs, work / "rootfs", symlinks=True)
+    run("umoci", "repack", "--image", f"{layout}:v1", str(work))
+    run("umoci", "config", "--image", f"{layout}:v1",
+        "--config.entrypoint", "/usr/local/bin/parity-init", "--config.entrypoint", "--",
+        "--config.cmd", "/bin/sh", "--config.cmd", "-c", "--config.cmd", "echo from the image cmd")
+    spec = {"apiVersion": "parity/v1", "name": "from-layout", "image": f"oci:{layout}:v1"}
+    r = launch(parity, "run", write_spec(tmp_path, spec), "--target", "local", "--root",
+               tmp_path / "ml", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd=tmp_path)
+    assert r.returncode == 0, r
+    assert "algo-1 | from the image cmd" in r.stdout.splitlines(), r  # the image's own command

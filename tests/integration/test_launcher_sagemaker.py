@@ -141,3 +141,22 @@ def test_a_missing_job_and_a_refused_signature_are_clear_errors(parity, sagemake
                env={k: v for k, v in env.items() if k != "AWS_REGION"})
     # the spec names its region, so AWS_REGION is not needed
     assert r.returncode == 0, r
+
+
+def test_ctrl_c_stops_following_not_the_job(parity, sagemaker, tmp_path):
+    import signal
+    import subprocess
+
+    env = {"PATH": "/usr/bin:/bin", **env_for(sagemaker, tmp_path, PARITY_POLL_MS="50")}
+    spec = spec_with(tmp_path, "sm-ctrlc", {"hold": {"Training": 100000}})
+    proc = subprocess.Popen([str(parity), "run", str(spec), "--target", "sagemaker"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # following: the job is training
+        if line.startswith("==> Training"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "parity logs sm-ctrlc --follow" in err and "parity stop sm-ctrlc" in err, err
+    ops = [x.get("operation") for x in sagemaker.records()]
+    assert "StopTrainingJob" not in ops  # the job runs on
