@@ -299,3 +299,26 @@ def test_run_local_in_a_container_from_an_oci_layout(parity, rootfs, tmp_path):
                tmp_path / "ml", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd=tmp_path)
     assert r.returncode == 0, r
     assert "algo-1 | from the image cmd" in r.stdout.splitlines(), r  # the image's own command
+
+
+def test_a_spec_that_breaks_every_target_rule_hears_of_each(parity, tmp_path):
+    """One spec, every rule parity adds for a target broken once: each is reported, with its
+    path and target, in one run."""
+    spec = {"apiVersion": "parity/v1", "name": "x" * 62, "role": "serve",
+            "command": ["a"] * 101,
+            "inputs": {"train": "file:///data"}, "output": "file:///out",
+            "checkpoints": {"uri": "file:///ck"}, "spot": {"enabled": True},
+            "resources": {"instance_count": 2}}
+    r = launch(parity, "validate", write_spec(tmp_path, spec), "--output", "json")
+    assert r.returncode == EXIT_INVALID, r
+    problems = set(json.loads(r.stdout)["problems"])
+    want = [("$.image", "sagemaker"), ("$.image", "eks"), ("$.inputs", "sagemaker"),
+            ("$.inputs", "eks"), ("$.checkpoints.uri", "sagemaker"), ("$.checkpoints.uri", "eks"),
+            ("$.output", "sagemaker"), ("$.output", "eks"), ("$.aws.role_arn", "sagemaker"),
+            ("$.resources.instance_type", "sagemaker"), ("$.role", "sagemaker"),
+            ("$.spot.max_wait_seconds", "sagemaker"), ("$.command", "sagemaker"),
+            ("$.name", "eks")]
+    for path, target in want:
+        assert any(p.startswith(path + ":") and p.endswith(f"({target})") for p in problems), \
+            (path, target, sorted(problems))
+    assert not any(p.endswith("(local)") for p in problems), problems  # all fine locally
