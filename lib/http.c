@@ -227,10 +227,13 @@ static void free_handle(void *c)
     curl_easy_cleanup(c);
 }
 
+static bool handle_key_made;
+
 static void make_handle_key(void)
 {
     if (pthread_key_create(&handle_key, free_handle) != 0)
         abort(); /* only with PTHREAD_KEYS_MAX keys taken: never in this program */
+    __atomic_store_n(&handle_key_made, true, __ATOMIC_RELEASE);
 }
 
 static CURL *thread_handle(void)
@@ -255,8 +258,10 @@ void http_thread_release(void)
 {
     CURL *c;
 
-    http_global_init();
-    pthread_once(&handle_once, make_handle_key);
+    /* no request made yet: nothing to release, and libcurl stays unloaded (PID 1's resident
+     * memory while it supervises is mostly what it never touched) */
+    if (!__atomic_load_n(&handle_key_made, __ATOMIC_ACQUIRE))
+        return;
     c = pthread_getspecific(handle_key);
     if (c) {
         pthread_setspecific(handle_key, NULL);
