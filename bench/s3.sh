@@ -17,7 +17,7 @@
 #   CURL_MODE=parallel           parallel: one `curl --parallel` process; xargs: one curl per
 #                                object or range, `xargs -P CURL_PARALLEL`
 #   CURL_PARALLEL=16 RANGE_MIB=8 curl's transfers at a time / byte-range size of the big object
-#   PARITY_S3_CONCURRENCY=       passed to parity-init when set (its default is 8)
+#   PARITY_S3_CONCURRENCY=       passed to parity-init when set (its default is 16)
 #   TIMEOUT_S=900                deadline for each timed transfer
 #   PARITY_INIT=build/parity-init   the binary under test (copied to scratch first)
 #   TARGET_CLI_RATIO=2 TARGET_CEILING=0.8 TARGET_RSS_MIB=64   the targets

@@ -333,8 +333,9 @@ static int attempt(const struct http_request *req,
     }
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-    if (req->sink) /* large streamed bodies: fewer, larger writes */
-        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+    if (req->sink) /* large streamed bodies: fewer reads (under musl's mmap threshold, so the
+                      buffer is not a fresh mapping for every request) */
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 96L * 1024);
     if (req->body_fd > 0) {
         curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +399,30 @@ int s3_head(const struct s3_client *s,
 /* libcurl hands over 16 KiB at a time; writes go out in runs of this size instead. */
 #define SINK_BUFFER (256u << 10)
 
+/* One write buffer per thread, kept for the thread's life: a buffer this size allocated per
+ * request is a fresh mapping each time (page faults and zeroing for every range). */
+static pthread_key_t sink_key;
+static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
+
+static void make_sink_key(void)
+{
+    if (pthread_key_create(&sink_key, free) != 0)
+        abort(); /* only with PTHREAD_KEYS_MAX keys taken: never in this program */
+}
+
+static char *sink_buffer(void)
+{
+    char *b;
+
+    pthread_once(&sink_once, make_sink_key);
+    b = pthread_getspecific(sink_key);
+    if (!b && (b = malloc(SINK_BUFFER)) != NULL && pthread_setspecific(sink_key, b) != 0) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+
 struct range_sink {
     const struct s3_client *s;
     int fd;
@@ -466,7 +491,7 @@ int s3_get_range(const struct s3_client *s,
     int rc = -1;
 
     snprintf(what, sizeof(what), "downloading s3://%s/%s", bucket, o->key);
-    f.buf = malloc(SINK_BUFFER);
+    f.buf = sink_buffer();
     if (!f.buf)
         return perr_set(err, PERR_NOMEM, "%s: out of memory", what);
     for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
@@ -516,7 +541,6 @@ int s3_get_range(const struct s3_client *s,
         if (tries < S3_GET_TRIES)
             pause_before(tries);
     }
-    free(f.buf);
     return rc;
 }
 

@@ -19,7 +19,7 @@
 #include "lib/log.h"
 #include "lib/num.h"
 
-#define DEFAULT_JOBS      8
+#define DEFAULT_JOBS      16 /* the AWS CLI makes 10 requests at a time; 16 cost ~6 MiB of buffers */
 #define DEFAULT_GET_PART  (8ULL << 20)
 #define DEFAULT_PUT_PART  (16ULL << 20)
 #define DEFAULT_THRESHOLD (64ULL << 20)
