@@ -3,6 +3,7 @@
 #   make VARIANT=debug   dynamic debug build in build/debug/ (also asan, valgrind)
 #   make test            unit tests + black-box PID-1 and container tests   (README, .ci/run)
 #   make check           test + lint + ASan/UBSan run + valgrind run + static/symbol/docs checks
+#   make e2e             the images (Dockerfile.base, images/) built by buildah, run by runc (ci/e2e.sh)
 VARIANT ?= release
 PARITY_VERSION := 0.1.0
 PYTHON  ?= /usr/bin/python3
@@ -79,7 +80,7 @@ PROBE      := build/probe
 MANPAGE    := build/parity-init.1 build/parity.1
 
 .PHONY: all test unit integration check check-extra asan-test lint format check-static check-symbols check-docs \
-        memcheck fuzz fuzz-replay install clean demo bench deps
+        memcheck fuzz fuzz-replay install clean demo bench deps e2e
 .DELETE_ON_ERROR:
 
 all: $(INIT_BIN) $(SHIM_BIN) $(PROBE) $(MANPAGE)
@@ -236,6 +237,11 @@ demo: build/parity-init
 
 bench: build/parity-init
 	$(Q)bench/startup.sh
+
+# End to end: Dockerfile.base and the example images, built with buildah from a debootstrapped
+# Debian rootfs (cached in /var/cache/parity-e2e), unpacked with umoci, run with runc.
+e2e: build/parity-init $(PROBE)
+	$(Q)ci/e2e.sh
 
 clean:
 	rm -rf build

@@ -23,7 +23,8 @@ apt-get install -y -qq --no-install-recommends \
     clang clang-format libclang-rt-14-dev valgrind \
     runc busybox-static util-linux iproute2 procps \
     tini dumb-init catatonit hyperfine golang-github-containers-common \
-    python3-boto3 awscli python3-kubernetes python3-cryptography >/dev/null
+    python3-boto3 awscli python3-kubernetes python3-cryptography \
+    debootstrap buildah umoci >/dev/null
 # The fake kube-apiserver's tests drive it with kubectl; Debian's kubernetes-client (1.20) only
 # where there is none (it would clash with a kubectl package from the Kubernetes repository).
 if ! command -v kubectl >/dev/null; then

@@ -183,6 +183,13 @@ static int apply_flag(struct options *o, int c, const char *arg, struct perr *er
     }
 }
 
+static bool job_config_given(void)
+{
+    const char *inline_ = getenv("PARITY_JOB_CONFIG"), *uri = getenv("PARITY_JOB_CONFIG_URI");
+
+    return (inline_ && *inline_) || (uri && *uri);
+}
+
 /* parity-init installed as "train" or "serve": the role then names the command. */
 static bool role_link(const char *argv0)
 {
@@ -224,7 +231,9 @@ int options_parse(int argc, char **argv, struct options *o, struct perr *err)
     if (o->action != OPTIONS_RUN)
         return 0;
     o->command = argv + optind;
-    if (optind >= argc && !role_link(argv[0]))
+    /* With a job config the role's command can come from it or the image (an EKS pod that
+     * the launcher starts as `parity-init --` without args). */
+    if (optind >= argc && !role_link(argv[0]) && !job_config_given())
         return perr_set(err, PERR_USAGE,
                         "no command given; usage: parity-init [OPTIONS] [--] COMMAND [ARG...]");
     return 0;

@@ -39,7 +39,8 @@ struct options {
  * PARITY_REAP_SECONDS, PARITY_SINGLE_CHILD, PARITY_PLATFORM, PARITY_ML_ROOT, PARITY_EXPLAIN,
  * PARITY_MASTER_PORT, PARITY_PEER_WAIT_SECONDS, PARITY_LOG_LEVEL, PARITY_LOG_FORMAT); flags win
  * over the environment. Options stop at the first non-option or after "--". A missing COMMAND is an
- * error unless argv[0] is a "train" or "serve" link (the role then supplies the command).
+ * error unless argv[0] is a "train" or "serve" link or the environment names a job config (the
+ * role then supplies the command).
  */
 PARITY_MUST_CHECK int options_parse(int argc, char **argv, struct options *o, struct perr *err);
 

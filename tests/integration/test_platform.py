@@ -663,6 +663,19 @@ def test_no_command_message_names_the_image_config_in_use(pinit, root, empty_ima
     assert str(empty_image_config) in error_lines(r)[0], r
 
 
+def test_a_job_config_lets_the_image_config_give_the_command(pinit, probe, root, tmp_path):
+    """An EKS pod as the launcher renders it for a spec without a command: `parity-init --` and
+    nothing after; the job config's role picks the image config's command."""
+    image = tmp_path / "image.json"
+    image.write_text(json.dumps({"train_command": [str(probe), "exit", "7"]}))
+    r = pinit(["--root", root, "--platform", "local", "--"],
+              env={"PARITY_IMAGE_CONFIG": str(image), **job_env(spec())})
+    assert r.returncode == 7, r
+    # without a job config, no command is still a usage error
+    r = pinit(["--root", root, "--platform", "local", "--"], env={"PARITY_IMAGE_CONFIG": str(image)})
+    assert r.returncode == EXIT_BOOT_FAILURE and "no command given" in r.err, r
+
+
 # --- 5. serving ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("given,expected", [(None, "8080"), ("9123", "9123")])
 def test_serve_role_gets_sagemaker_bind_to_port(pinit, probe, root, given, expected):
