@@ -240,7 +240,7 @@ bench: build/parity-init
 
 # End to end: Dockerfile.base and the example images, built with buildah from a debootstrapped
 # Debian rootfs (cached in /var/cache/parity-e2e), unpacked with umoci, run with runc.
-e2e: build/parity-init $(PROBE)
+e2e: build/parity-init build/parity $(PROBE)
 	$(Q)ci/e2e.sh
 
 clean:

@@ -159,6 +159,29 @@ static int hosts_file(const char *bundle, char *path, size_t len, struct perr *e
     return 0;
 }
 
+/* file:// channels, output and checkpoints name folders of this machine: the container sees
+ * them at the same paths (channels read-only), as parity-init is told. */
+static int file_uri_mounts(struct jdoc *mounts, const struct jobspec *js, struct perr *err)
+{
+    static const char *const ro[] = {"rbind", "ro", NULL}, *const rw[] = {"rbind", "rw", NULL};
+    const char *writable[] = {js->output, js->checkpoint_uri};
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < js->channel_count; i++) {
+        const char *uri = js->channels[i].uri;
+        if (!strncmp(uri, "file://", 7))
+            rc = mount_entry(mounts, uri + 7, "bind", uri + 7, ro, err);
+    }
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        if (!writable[i] || strncmp(writable[i], "file://", 7) != 0)
+            continue;
+        rc = fs_mkdirs(writable[i] + 7, err);
+        if (rc == 0)
+            rc = mount_entry(mounts, writable[i] + 7, "bind", writable[i] + 7, rw, err);
+    }
+    return rc;
+}
+
 static int adjust(struct jdoc *config,
                   const struct local_bundle_inputs *in,
                   const char *bundle,
@@ -199,6 +222,8 @@ static int adjust(struct jdoc *config,
         rc = jo_put_str(config, "hostname", host, err);
     if (rc == 0)
         rc = mount_entry(mounts, "/opt/ml", "bind", in->ml_root, bind, err);
+    if (rc == 0)
+        rc = file_uri_mounts(mounts, in->js, err);
     if (rc == 0)
         rc = hosts_file(bundle, hosts, sizeof(hosts), err);
     if (rc == 0)

@@ -511,3 +511,33 @@ def test_parity_sagemaker_and_eks_see_the_same_contract(container, bundles, tmp_
     # parity-init consumed the platform's credential variables: the child sees only its endpoint.
     for consumed in ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",):
         assert consumed not in b["env"], consumed
+
+
+def test_the_launcher_runs_the_train_image_locally(bundles, tmp_path):
+    """`parity run --target local` (issue #7) with the example training image as the OCI layout
+    build-images.sh pushed: two hosts, each in a runc container with parity-init as PID 1, a
+    file:// channel and a file:// output; the model comes back as SageMaker packs it."""
+    parity = REPO_ROOT / "build" / "parity"
+    layout = bundles.parent / "oci"
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(DATA, data / "data.csv")
+    out = tmp_path / "out"
+    spec = dict(SPEC, name="e2e-launcher", image=f"oci:{layout}:train",
+                inputs={"train": f"file://{data}"}, output=f"file://{out}",
+                resources={"instance_type": "ml.m5.large", "instance_count": 2})
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    r = subprocess.run([str(parity), "run", str(path), "--target", "local", "--root",
+                        str(tmp_path / "ml")], capture_output=True, text=True, timeout=EXIT_TIMEOUT,
+                       cwd=tmp_path, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                                          "HOME": str(tmp_path)})
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert any(l.startswith("algo-1 | training on algo-1 of ['algo-1', 'algo-2']") for l in lines), r
+    assert any(l.startswith("algo-2 | training on algo-2 of ['algo-1', 'algo-2']") for l in lines), r
+    # each host packed its own model.tar.gz into the output folder (the last one written wins)
+    archive = (out / "e2e-launcher" / "output" / "model.tar.gz").read_bytes()
+    assert "model.json" in tar_members(archive), tar_members(archive)
+    model = json.loads((tmp_path / "ml" / "algo-1" / "model" / "model.json").read_text())
+    assert model["epochs"] == 10, model

@@ -18,16 +18,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
-from conftest import BUCKET, EXIT_TIMEOUT, READY_TIMEOUT, SERVERS, wait_until
-from test_s3_data import WALK, put
-
-sys.path.insert(0, str(SERVERS))
-import common  # noqa: E402  (tests/servers/common.py: keys every fake accepts)
+from conftest import BUCKET, EXIT_TIMEOUT, READY_TIMEOUT, wait_until
+from test_s3_data import WALK, bucket, keys, put  # noqa: F401  (bucket, keys: fixtures)
 
 JOB = "e2e-train"
 MIB = 1024 * 1024
@@ -36,23 +32,6 @@ PY = "/usr/bin/python3"
 
 
 # --- running a job ---------------------------------------------------------------------------
-@pytest.fixture
-def keys():
-    return common.static_keys()
-
-
-@pytest.fixture
-def bucket(s3, keys, boto3_available):
-    """A boto3 S3 client on the fake, path style (Debian botocore needs the endpoint given)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", endpoint_url=s3.url, region_name="us-east-1",
-                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
-                        config=Config(s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 1}))
-
-
 def job_spec(inputs=None, **fields):
     return {"apiVersion": "parity/v1", "name": JOB, "inputs": inputs or {},
             "resources": {"instance_count": 1}, **fields}

@@ -9,15 +9,12 @@ on a script: what the s3rver fake of test_s3_e2e.py cannot be told to do. parity
 the local platform with a job config, as in test_s3_data.py."""
 
 import hashlib
-import io
 import json
 import math
 import os
 import re
 import signal
 import subprocess
-import sys
-import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -26,11 +23,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import BUCKET, EXIT_TIMEOUT, READY_TIMEOUT, SERVERS, LoopbackHTTP, wait_until
-from test_s3_data import WALK
-
-sys.path.insert(0, str(SERVERS))
-import common  # noqa: E402  (tests/servers/common.py: keys every fake accepts)
+from conftest import BUCKET, EXIT_TIMEOUT, READY_TIMEOUT, LoopbackHTTP, wait_until
+from test_s3_data import WALK, keys  # noqa: F401  (keys: a fixture)
+from test_s3_e2e import folder_files, tar_files
 
 EXIT_BOOT_FAILURE = 125
 JOB = "faults-test"
@@ -142,7 +137,8 @@ class FakeS3(LoopbackHTTP):
                     pass  # parity-init dropped the connection: what faults and stalls provoke
 
             # -- plumbing --
-            def answer(self, status, body=b"", headers=(), head_only=False):
+            def answer(self, status, body=b"", headers=(), head_only=False, half=False):
+                """half: Content-Length says all of body, only its first half is written."""
                 self.rec["status"] = status
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
@@ -150,7 +146,7 @@ class FakeS3(LoopbackHTTP):
                     self.send_header(k, v)
                 self.end_headers()
                 if not head_only:
-                    self.wfile.write(body)
+                    self.wfile.write(body[: len(body) // 2] if half else body)
 
             def error(self, status, code, message, **extra):
                 self.answer(status, error_xml(code, message, **extra),
@@ -324,13 +320,7 @@ class FakeS3(LoopbackHTTP):
                     headers.append(("Content-Range", f"bytes {start}-{end - 1}/{len(body)}"))
                 part = body[start:end]
                 if fault == "drop" and not head_only:
-                    self.rec["status"] = status
-                    self.send_response(status)
-                    self.send_header("Content-Length", str(len(part)))
-                    for k, v in headers:
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(part[: len(part) // 2])
+                    self.answer(status, part, headers, half=True)
                     self.rec["sent"] = (start, start + len(part) // 2)
                     return self.drop()
                 self.rec["sent"] = (start, end)
@@ -453,11 +443,6 @@ class FakeS3(LoopbackHTTP):
 
 
 # --- running parity-init -----------------------------------------------------------------------
-@pytest.fixture
-def keys():
-    return common.static_keys()
-
-
 def start_job(init, root, fake, keys, inputs=None, output=None, command=None, env=None):
     """parity-init on the local platform with a job config, its S3 at fake; not waited for."""
     spec = {"apiVersion": "parity/v1", "name": JOB, "inputs": inputs or {}}
@@ -501,16 +486,6 @@ def write_model(size, *args):
 
 def model_key(prefix="out"):
     return f"{prefix}/{JOB}/output/model.tar.gz"
-
-
-def tar_members(data):
-    """{name: bytes} of the files in a .tar.gz given as bytes."""
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as t:
-        return {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
-
-
-def folder_files(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def leftovers(root):
@@ -606,7 +581,7 @@ def test_failed_and_throttled_part_uploads_are_retried(init, tmp_path, keys):
         left, open_uploads, mismatches = fake.faults_left(), dict(fake.uploads), fake.sha_mismatches
     assert r.returncode == 0, r
     assert stored is not None, "model.tar.gz was not stored"
-    assert tar_members(stored) == folder_files(root / "model")
+    assert tar_files(stored) == folder_files(root / "model")
     assert left == {}, f"faults not used: {left}"
     assert mismatches == [], "a body did not match its signed SHA-256"
     assert open_uploads == {}, "every upload is completed or aborted"
@@ -689,7 +664,7 @@ def test_sigterm_ends_the_output_upload_within_the_stop_budget(init, tmp_path, k
     assert took < STOP_SECONDS + 15, f"parity-init took {took:.1f}s after the SIGTERM"
     assert "model.tar.gz" in r.err, r
     if stall == "complete" and stored is not None:
-        assert tar_members(stored) == folder_files(root / "model"), "a partial object"
+        assert tar_files(stored) == folder_files(root / "model"), "a partial object"
     else:
         assert stored is None, "an abandoned upload left an object"
     if created:

@@ -43,6 +43,9 @@ must be the secret's version (uuid5 of its ARN) and VersionStage AWSCURRENT, if 
 are {"__type": CODE, "message": ...} with x-amzn-ErrorType: CODE. Throttling is
 ThrottlingException. Faults (common.py) may also name an "operation" (GetParameter or
 GetSecretValue). The log records add operation, service, region, signed_by, params and error.
+
+AwsJsonFake (below) is the AWS JSON 1.1 protocol part, which sagemaker.py shares: the routing,
+the SigV4 check, the error and answer shapes, the "operation" of faults and log records.
 """
 
 import base64
@@ -85,6 +88,97 @@ class ApiError(Exception):
     def __init__(self, status, code, message):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class AwsJsonFake(common.Fake):
+    """A fake of AWS JSON 1.1 services on one port. A subclass sets TARGETS (X-Amz-Target ->
+    (signing service, model name, operation)) and MALFORMED and implements call(); it may
+    override signing_region() and admit()."""
+
+    TARGETS = {}
+    MALFORMED = b'{<<<not json'
+    UNRECOGNIZED_MESSAGE = None  # replaces the message of UnrecognizedClientException
+
+    # --- shapes -------------------------------------------------------------------------------
+    def error(self, status, code, message):
+        body = json.dumps({"__type": code, "message": message})
+        return common.Response(status, body, CONTENT_TYPE,
+                               {"x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())})
+
+    def malformed(self):
+        return common.Response(200, self.MALFORMED, CONTENT_TYPE)
+
+    def ok(self, doc):
+        return common.Response(200, json.dumps(doc), CONTENT_TYPE,
+                               {"x-amzn-RequestId": str(uuid.uuid4())})
+
+    def operation(self, request):
+        target = request.headers.get("X-Amz-Target", "")
+        return self.TARGETS[target][2] if target in self.TARGETS else target or None
+
+    def describe(self, request):
+        return {"operation": self.operation(request)}
+
+    def fault_matches(self, fault, request):
+        return "operation" not in fault or fault["operation"] == self.operation(request)
+
+    # --- requests -----------------------------------------------------------------------------
+    def handle(self, request):
+        request.log_extra = {}
+        try:
+            return self._handle(request)
+        except ApiError as e:
+            request.log_extra["error"] = e.code
+            return self.error(e.status, e.code, e.message)
+
+    def _handle(self, request):
+        if request.command != "POST" or request.path != "/":
+            raise ApiError(404, "UnknownOperationException", "POST / only")
+        ctype = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if ctype != CONTENT_TYPE:
+            raise ApiError(400, "SerializationException",
+                           f"Content-Type must be {CONTENT_TYPE}, not {ctype!r}")
+        target = request.headers.get("X-Amz-Target", "")
+        if target not in self.TARGETS:
+            raise ApiError(400, "UnknownOperationException", f"unknown target {target!r}")
+        service, _, operation = self.TARGETS[target]
+        request.log_extra["service"] = service
+        try:
+            params = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            params = None
+        request.log_extra["params"] = params
+        with self.lock:
+            keys = dict(self.state.get("static_keys") or {})
+            region = self.signing_region()
+        try:
+            signed = sigv4_verify.verify(request, request.body,
+                                         lambda ak: sigv4_verify.lookup_secret(keys, ak),
+                                         service, region)
+        except sigv4_verify.SigV4Error as e:
+            status, code = SIGV4_ERRORS[e.kind]
+            message = e.message
+            if code == "UnrecognizedClientException" and self.UNRECOGNIZED_MESSAGE:
+                message = self.UNRECOGNIZED_MESSAGE
+            raise ApiError(status, code, message) from None
+        request.log_extra.update(signed_by=signed.access_key, region=signed.region)
+        self.admit(operation)
+        if not isinstance(params, dict):
+            raise ApiError(400, "SerializationException", "the body is not a JSON object")
+        return self.call(request, target, operation, params, signed.region)
+
+    # --- hooks --------------------------------------------------------------------------------
+    def signing_region(self):
+        """The region the credential scope must name, None for any (the caller holds the
+        lock)."""
+        return None
+
+    def admit(self, operation):
+        """Runs once the signature holds, before the body is looked at (raises ApiError)."""
+
+    def call(self, request, target, operation, params, region):
+        """The operation: params is a JSON object, region the signing region."""
+        raise NotImplementedError
 
 
 def parse_arn(text):
@@ -143,8 +237,10 @@ class Models:
                                f"length less than or equal to {limit}")
 
 
-class AwsJson(common.Fake):
+class AwsJson(AwsJsonFake):
     NAME = "awsjson"
+    TARGETS = TARGETS
+    MALFORMED = b'{"Parameter": {"Value": <<<not json'
     DEFAULTS = {"data": {"parameters": {}, "secrets": {}}, "deny": [], "static_keys": {},
                 "account": ACCOUNT}
 
@@ -158,78 +254,15 @@ class AwsJson(common.Fake):
                 return {"data": json.load(f)}
         return {}
 
-    # --- shapes -------------------------------------------------------------------------------
-    def error(self, status, code, message):
-        body = json.dumps({"__type": code, "message": message})
-        return common.Response(status, body, CONTENT_TYPE,
-                               {"x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())})
-
-    def throttle(self):
-        return self.error(400, "ThrottlingException", "Rate exceeded")
-
-    def malformed(self):
-        return common.Response(200, b'{"Parameter": {"Value": <<<not json', CONTENT_TYPE)
-
-    def ok(self, doc):
-        return common.Response(200, json.dumps(doc), CONTENT_TYPE,
-                               {"x-amzn-RequestId": str(uuid.uuid4())})
-
-    @staticmethod
-    def operation(request):
-        target = request.headers.get("X-Amz-Target", "")
-        return TARGETS[target][2] if target in TARGETS else target or None
-
-    def describe(self, request):
-        return {"operation": self.operation(request)}
-
-    def fault_matches(self, fault, request):
-        return "operation" not in fault or fault["operation"] == self.operation(request)
-
-    # --- requests -----------------------------------------------------------------------------
-    def handle(self, request):
-        request.log_extra = {}
-        try:
-            return self._handle(request)
-        except ApiError as e:
-            request.log_extra["error"] = e.code
-            return self.error(e.status, e.code, e.message)
-
-    def _handle(self, request):
-        if request.command != "POST" or request.path != "/":
-            raise ApiError(404, "UnknownOperationException", "POST / only")
-        ctype = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if ctype != CONTENT_TYPE:
-            raise ApiError(400, "SerializationException",
-                           f"Content-Type must be {CONTENT_TYPE}, not {ctype!r}")
-        target = request.headers.get("X-Amz-Target", "")
-        if target not in TARGETS:
-            raise ApiError(400, "UnknownOperationException", f"unknown target {target!r}")
-        service, _, operation = TARGETS[target]
-        request.log_extra.update(service=service)
-        try:
-            params = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            params = None
-        request.log_extra["params"] = params
-        with self.lock:
-            table = dict(self.state.get("static_keys") or {})
-        try:
-            signed = sigv4_verify.verify(request, request.body,
-                                         lambda ak: sigv4_verify.lookup_secret(table, ak), service)
-        except sigv4_verify.SigV4Error as e:
-            status, code = SIGV4_ERRORS[e.kind]
-            raise ApiError(status, code, e.message) from None
-        request.log_extra.update(signed_by=signed.access_key, region=signed.region)
-        if not isinstance(params, dict):
-            raise ApiError(400, "SerializationException", "the body is not a JSON object")
+    def call(self, request, target, operation, params, region):
         self.models.validate(target, params)
         with self.lock:
             data = json.loads(json.dumps(self.state.get("data") or {}))
             deny = list(self.state.get("deny") or [])
             account = self.state.get("account") or ACCOUNT
         if operation == "GetParameter":
-            return self.get_parameter(params, signed.region, data, deny, account)
-        return self.get_secret_value(params, signed.region, data, deny)
+            return self.get_parameter(params, region, data, deny, account)
+        return self.get_secret_value(params, region, data, deny)
 
     @staticmethod
     def _arn_in_region(arn, service, region):

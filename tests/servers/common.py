@@ -275,40 +275,81 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.body = self._read_body()
-        fake = self.fake
         if self.path.split("?", 1)[0] == "/_control":
-            if self.command == "POST":
-                try:
-                    update = json.loads(self.body or b"{}")
-                    assert isinstance(update, dict)
-                except (ValueError, AssertionError):
-                    return self._send(Response(400, '{"error": "a JSON object, please"}'))
-                return self._send(Response(200, json.dumps(fake.control(update))))
-            with fake.lock:
-                return self._send(Response(200, json.dumps(fake.snapshot())))
-        with fake.lock:
-            fake.counters["requests"] += 1
-        record = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
-                  "body": self.body.decode("utf-8", "replace")[:4096], **fake.describe(self)}
+            return self._control()
+        with self.fake.lock:
+            self.fake.counters["requests"] += 1
+        record = self._record()
+        kind, resp = self._apply_fault(record)
+        if kind in ("hang", "close"):
+            return
+        if resp is None:
+            resp = self._call(record)
+        self._answer(resp, record, truncate=(kind == "truncate"))
+
+    # What a subclass may change: the log record, the fake's answer, how it is sent.
+    def _record(self):
+        return {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
+                "body": self.body.decode("utf-8", "replace")[:4096], **self.fake.describe(self)}
+
+    def _call(self, record):
+        """The fake's answer (no fault answered); what it logs goes into record."""
+        self.issued = None
+        self.log_extra = {}
+        try:
+            resp = self.fake.handle(self)
+        except Exception as e:  # a bug in the fake: say so instead of dropping the line
+            resp = self.fake.error(500, "FakeBug", f"{type(e).__name__}: {e}")
+        record["issued"] = self.issued
+        record.update(self.log_extra)
+        return resp
+
+    def _answer(self, resp, record, truncate):
+        record["status"] = resp.status
+        self.fake.log(record)
+        self._send(resp, truncate=truncate)
+
+    def _control(self):
+        """/_control: POST merges a JSON object into the state, GET shows it."""
+        if self.command != "POST":
+            return self._send(self._control_view())
+        try:
+            update = json.loads(self.body or b"{}")
+            assert isinstance(update, dict)
+        except (ValueError, AssertionError):
+            return self._send(Response(400, '{"error": "a JSON object, please"}'))
+        return self._send(self._control_update(update))
+
+    def _control_view(self):
+        with self.fake.lock:
+            return Response(200, json.dumps(self.fake.snapshot()))
+
+    def _control_update(self, update):
+        return Response(200, json.dumps(self.fake.control(update)))
+
+    def _apply_fault(self, record):
+        """Picks the fault for this request, puts it in record and applies it. Returns (kind,
+        resp): resp is the fault's answer (status, throttle, malformed), None when the fake
+        answers; kind "hang" or "close": logged, nothing to send, the connection closes."""
+        fake = self.fake
         self.lifetime_override = None
         fault = fake.pick_fault(self)
         record["fault"] = fault
         kind = fault and fault.get("type")
+        resp = None
         if kind == "hang":
             fake.log(dict(record, event="hang_start"))
             why = self._hang(fault.get("seconds"))
             fake.log(dict(record, event="hang_end", why=why))
             self.close_connection = True
-            return
-        if kind == "close":
+        elif kind == "close":
             fake.log(dict(record, status=None))
             self.close_connection = True
-            return
-        if kind == "slow":
+        elif kind == "slow":
             time.sleep(float(fault.get("seconds", 1)))
-        if kind == "lifetime":
+        elif kind == "lifetime":
             self.lifetime_override = float(fault.get("seconds", -60))
-        if kind == "status":
+        elif kind == "status":
             resp = fake.error(int(fault.get("status", 500)), fault.get("code", "InternalError"),
                               fault.get("message", "injected failure"))
         elif kind == "throttle":
@@ -317,18 +358,7 @@ class Handler(BaseHTTPRequestHandler):
                 resp.status = int(fault["status"])
         elif kind == "malformed":
             resp = fake.malformed()
-        else:
-            self.issued = None
-            self.log_extra = {}
-            try:
-                resp = fake.handle(self)
-            except Exception as e:  # a bug in the fake: say so instead of dropping the line
-                resp = fake.error(500, "FakeBug", f"{type(e).__name__}: {e}")
-            record["issued"] = self.issued
-            record.update(self.log_extra)
-        record["status"] = resp.status
-        fake.log(record)
-        self._send(resp, truncate=(kind == "truncate"))
+        return kind, resp
 
     def _hang(self, seconds):
         """Holds the request unanswered until seconds pass (None: until the next control
@@ -345,19 +375,26 @@ class Handler(BaseHTTPRequestHandler):
                         return "released"
                 if deadline is not None and time.monotonic() >= deadline:
                     return "timeout"
-                readable, _, _ = select.select([self.connection], [], [], 0.1)
-                if readable:
-                    try:
-                        data = self.connection.recv(1, socket.MSG_PEEK)
-                    except OSError:
-                        data = b""
-                    if not data:
-                        return "client_closed"
-                    # a pipelined request: still hang, but don't spin on it
-                    time.sleep(0.1)
+                if self._hang_client_gone():
+                    return "client_closed"
         finally:
             with fake.lock:
                 fake.counters["hanging"] -= 1
+
+    def _hang_client_gone(self):
+        """Waits for the client of a hanging request a moment (0.1 s or so); True once it has
+        gone away."""
+        readable, _, _ = select.select([self.connection], [], [], 0.1)
+        if readable:
+            try:
+                data = self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                data = b""
+            if not data:
+                return True
+            # a pipelined request: still hang, but don't spin on it
+            time.sleep(0.1)
+        return False
 
     def _send(self, resp, truncate=False):
         body = resp.body

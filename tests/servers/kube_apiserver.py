@@ -2677,95 +2677,56 @@ class KubeHandler(common.Handler):
         except (ssl.SSLError, OSError):
             pass
 
-    def _dispatch(self):
-        self.body = self._read_body()
-        fake = self.fake
-        if self.path.split("?", 1)[0] == "/_control":
-            if self.command == "POST":
-                try:
-                    update = json.loads(self.body or b"{}")
-                    assert isinstance(update, dict)
-                except (ValueError, AssertionError):
-                    return self._send(common.Response(400, '{"error": "a JSON object, please"}'))
-                try:
-                    answer = fake.control(update)
-                except Exception as e:  # a bug in the fake, or a script it cannot run
-                    import traceback
-                    traceback.print_exc()
-                    return self._send(common.Response(500, json.dumps(
-                        {"error": f"{type(e).__name__}: {e}"})))
-                return self._send(common.Response(200, json.dumps(answer)))
-            return self._send(common.Response(200, json.dumps(fake.full_snapshot())))
-        with fake.lock:
-            fake.counters["requests"] += 1
-        self.auth = fake.authenticate(self)
+    # common.Handler._dispatch runs these (control, faults, the fake, the answer)
+    def _record(self):
+        self.auth = self.fake.authenticate(self)
         self.log_extra = {}
-        record = {"method": self.command, "path": self.path.split("?", 1)[0],
-                  "query": {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query,
-                                                          keep_blank_values=True).items()},
-                  "auth": self.auth, "headers": dict(self.headers.items()),
-                  "body": self.body.decode("utf-8", "replace")[:BODY_LOG_LIMIT]}
-        fault = fake.pick_fault(self)
-        record["fault"] = fault
-        kind = fault and fault.get("type")
-        if kind == "hang":
-            fake.log(dict(record, event="hang_start"))
-            why = self._hang(fault.get("seconds"))
-            fake.log(dict(record, event="hang_end", why=why))
-            self.close_connection = True
-            return
-        if kind == "close":
-            fake.log(dict(record, status=None))
-            self.close_connection = True
-            return
-        if kind == "slow":
-            time.sleep(float(fault.get("seconds", 1)))
-        if kind == "status":
-            resp = fake.error(int(fault.get("status", 500)), fault.get("code", "InternalError"),
-                              fault.get("message", "injected failure"))
-        elif kind == "throttle":
-            resp = fake.throttle()
-        elif kind == "malformed":
-            resp = fake.malformed()
-        else:
-            try:
-                resp = fake.handle(self)
-            except Exception as e:  # a bug in the fake: say so instead of dropping the line
-                import traceback
-                traceback.print_exc()
-                resp = fake.error(500, "InternalError", f"fake bug: {type(e).__name__}: {e}")
+        return {"method": self.command, "path": self.path.split("?", 1)[0],
+                "query": {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query,
+                                                        keep_blank_values=True).items()},
+                "auth": self.auth, "headers": dict(self.headers.items()),
+                "body": self.body.decode("utf-8", "replace")[:BODY_LOG_LIMIT]}
+
+    def _call(self, record):
+        try:
+            resp = self.fake.handle(self)
+        except Exception as e:  # a bug in the fake: say so instead of dropping the line
+            import traceback
+            traceback.print_exc()
+            resp = self.fake.error(500, "InternalError", f"fake bug: {type(e).__name__}: {e}")
         record.update(self.log_extra)
+        return resp
+
+    def _answer(self, resp, record, truncate):
         record["status"] = resp.status
         warnings = resp.headers.get("Warning")
         if warnings:
             record["warnings"] = warnings
-        fake.log(record)
+        self.fake.log(record)
         if isinstance(resp, Stream):
             self._send_stream(resp, record["path"])
         else:
-            self._send_multi(resp, truncate=(kind == "truncate"))
+            self._send_multi(resp, truncate=truncate)
 
-    def _hang(self, seconds):
-        """common's hang, for a TLS socket (which cannot peek): any readability counts as the
-        client going away."""
-        fake = self.fake
-        deadline = None if seconds is None else time.monotonic() + float(seconds)
-        with fake.lock:
-            fake.counters["hanging"] += 1
-            start_gen = fake.generation
+    def _control_view(self):
+        return common.Response(200, json.dumps(self.fake.full_snapshot()))
+
+    def _control_update(self, update):
         try:
-            while True:
-                with fake.lock:
-                    if seconds is None and fake.generation != start_gen:
-                        return "released"
-                if deadline is not None and time.monotonic() >= deadline:
-                    return "timeout"
-                if self._client_gone():
-                    return "client_closed"
-                time.sleep(0.1)
-        finally:
-            with fake.lock:
-                fake.counters["hanging"] -= 1
+            answer = self.fake.control(update)
+        except Exception as e:  # a bug in the fake, or a script it cannot run
+            import traceback
+            traceback.print_exc()
+            return common.Response(500, json.dumps({"error": f"{type(e).__name__}: {e}"}))
+        return common.Response(200, json.dumps(answer))
+
+    def _hang_client_gone(self):
+        """common's check, for a TLS socket (which cannot peek): any readability counts as the
+        client going away."""
+        if self._client_gone():
+            return True
+        time.sleep(0.1)
+        return False
 
     def _send_multi(self, resp, truncate=False):
         """common.Handler._send, with list-valued headers sent as repeated headers."""
@@ -2814,7 +2775,7 @@ class KubeHandler(common.Handler):
             self.close_connection = True
         self.fake.log({"event": "stream_end", "path": path, "chunks": chunks, "why": why})
 
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _dispatch
+    do_PATCH = common.Handler._dispatch  # GET, PUT, POST, DELETE, HEAD: common.Handler
 
 
 class TLSServer(ThreadingHTTPServer):

@@ -131,13 +131,13 @@ import os
 import re
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import awsjson  # noqa: E402  (the AWS JSON 1.1 protocol, shared with the SSM/Secrets fake)
 import common  # noqa: E402
-import sigv4_verify  # noqa: E402  (botocore's signer; Debian python3-botocore)
+from awsjson import ApiError  # noqa: E402  (tests catch fake_sagemaker.ApiError)
 
 import botocore  # noqa: E402
 from botocore.loaders import Loader  # noqa: E402
@@ -147,7 +147,6 @@ try:  # Debian python3-regex: Unicode property classes (\p{L}) in patterns
 except ImportError:  # pragma: no cover - depends on the machine
     unicode_regex = None
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -158,13 +157,6 @@ TARGETS = {f"SageMaker.{op}": ("sagemaker", "sagemaker", op)
                       "ListTrainingJobs")}
 TARGETS.update({f"Logs_20140328.{op}": ("logs", "logs", op)
                 for op in ("DescribeLogStreams", "GetLogEvents", "FilterLogEvents")})
-SIGV4_ERRORS = {"missing": (400, "MissingAuthenticationTokenException"),
-                "incomplete": (400, "IncompleteSignatureException"),
-                "signature": (400, "InvalidSignatureException"),
-                "content_sha": (400, "InvalidSignatureException"),
-                "unknown_key": (400, "UnrecognizedClientException"),
-                "bad_token": (400, "UnrecognizedClientException"),
-                "expired_token": (400, "ExpiredTokenException")}
 CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/")
 
 STATUS_MESSAGES = {
@@ -185,12 +177,6 @@ DEFAULT_SCRIPT = {"outcome": "Completed", "exit_code": 1, "failure": "ExecuteUse
 DEFAULT_LINES = ["{host}: parity fake training job {job}", "{host}: epoch 1/3",
                  "{host}: epoch 2/3", "{host}: epoch 3/3"]
 TOKEN_DIGITS = 56
-
-
-class ApiError(Exception):
-    def __init__(self, status, code, message):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def validation_error(message):
@@ -883,8 +869,11 @@ def event_id(stream, index, ts):
 
 
 # --- the server -----------------------------------------------------------------------------------
-class SageMaker(common.Fake):
+class SageMaker(awsjson.AwsJsonFake):
     NAME = "sagemaker"
+    TARGETS = TARGETS
+    MALFORMED = b'{"TrainingJobStatus": <<<not json'
+    UNRECOGNIZED_MESSAGE = "The security token included in the request is invalid."
     DEFAULTS = {"region": REGION, "account": ACCOUNT, "static_keys": {}, "scripts": {},
                 "default_script": {}, "throttle": {}, "create_hang": None,
                 "require_start_from_head": True, "logs_page_size": None, "models": None}
@@ -917,87 +906,17 @@ class SageMaker(common.Fake):
         return snap
 
     # --- shapes -----------------------------------------------------------------------------------
-    def error(self, status, code, message):
-        body = json.dumps({"__type": code, "message": message})
-        return common.Response(status, body, CONTENT_TYPE,
-                               {"x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())})
-
-    def throttle(self):
-        return self.error(400, "ThrottlingException", "Rate exceeded")
-
-    def malformed(self):
-        return common.Response(200, b'{"TrainingJobStatus": <<<not json', CONTENT_TYPE)
-
-    def ok(self, doc):
-        return common.Response(200, json.dumps(doc), CONTENT_TYPE,
-                               {"x-amzn-RequestId": str(uuid.uuid4())})
-
-    @staticmethod
-    def operation(request):
-        target = request.headers.get("X-Amz-Target", "")
-        return TARGETS[target][2] if target in TARGETS else target or None
-
     def describe(self, request):
         m = CREDENTIAL_RE.search(request.headers.get("Authorization", ""))
-        return {"operation": self.operation(request),
+        return {**super().describe(request),
                 "target": request.headers.get("X-Amz-Target"),
                 "access_key": m.group(1) if m else None}
 
-    def fault_matches(self, fault, request):
-        return "operation" not in fault or fault["operation"] == self.operation(request)
-
     # --- requests ---------------------------------------------------------------------------------
-    def handle(self, request):
-        request.log_extra = {}
-        try:
-            return self._handle(request)
-        except ApiError as e:
-            request.log_extra["error"] = e.code
-            return self.error(e.status, e.code, e.message)
+    def signing_region(self):
+        return self.state.get("region") or REGION
 
-    def _handle(self, request):
-        if request.command != "POST" or request.path != "/":
-            raise ApiError(404, "UnknownOperationException", "POST / only")
-        ctype = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if ctype != CONTENT_TYPE:
-            raise ApiError(400, "SerializationException",
-                           f"Content-Type must be {CONTENT_TYPE}, not {ctype!r}")
-        target = request.headers.get("X-Amz-Target", "")
-        if target not in TARGETS:
-            raise ApiError(400, "UnknownOperationException", f"unknown target {target!r}")
-        service, _, operation = TARGETS[target]
-        request.log_extra["service"] = service
-        try:
-            params = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            params = None
-        request.log_extra["params"] = params
-        with self.lock:
-            keys = dict(self.state.get("static_keys") or {})
-            region = self.state.get("region") or REGION
-        self._verify(request, service, region, keys)
-        self._take_throttle(operation)
-        if not isinstance(params, dict):
-            raise ApiError(400, "SerializationException", "the body is not a JSON object")
-        request.log_extra["violations"] = {}
-        self.models.validate(service, operation, params, self.setting("models"),
-                             request.log_extra["violations"])
-        return getattr(self, "op_" + operation)(request, params)
-
-    def _verify(self, request, service, region, keys):
-        try:
-            signed = sigv4_verify.verify(request, request.body,
-                                         lambda ak: sigv4_verify.lookup_secret(keys, ak),
-                                         service, region)
-        except sigv4_verify.SigV4Error as e:
-            status, code = SIGV4_ERRORS[e.kind]
-            message = e.message
-            if code == "UnrecognizedClientException":
-                message = "The security token included in the request is invalid."
-            raise ApiError(status, code, message) from None
-        request.log_extra.update(signed_by=signed.access_key, region=signed.region)
-
-    def _take_throttle(self, operation):
+    def admit(self, operation):
         """Counts down state "throttle" for operation (or "*"); raises ThrottlingException."""
         with self.lock:
             table = self.state.get("throttle") or {}
@@ -1005,6 +924,12 @@ class SageMaker(common.Fake):
                 if int(table.get(key) or 0) > 0:
                     table[key] = int(table[key]) - 1
                     raise ApiError(400, "ThrottlingException", "Rate exceeded")
+
+    def call(self, request, target, operation, params, region):
+        request.log_extra["violations"] = {}
+        self.models.validate(self.TARGETS[target][0], operation, params, self.setting("models"),
+                             request.log_extra["violations"])
+        return getattr(self, "op_" + operation)(request, params)
 
     def _job(self, name):
         job = self.jobs.get(name.lower())
