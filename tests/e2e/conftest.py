@@ -29,6 +29,8 @@ s3 = it.s3
 fakes = it.fakes
 boto3_available = it.boto3_available
 probe = it.probe
+is_static_elf = it.is_static_elf
+sagemaker_config_files = it.sagemaker_config_files
 Fake = it.Fake
 wait_until = it.wait_until
 

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tarfile
@@ -17,7 +16,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO_ROOT, bind
+from conftest import REPO_ROOT, bind, is_static_elf, sagemaker_config_files
 
 BUCKET = "test-bucket"
 DATA = REPO_ROOT / "examples" / "data" / "train" / "data.csv"
@@ -86,37 +85,13 @@ while True:
 """
 
 
-def is_static_elf(path):
-    """True when path is a 64-bit ELF without a program interpreter (PT_INTERP)."""
-    with open(path, "rb") as f:
-        data = f.read(1 << 20)
-    if data[:4] != b"\x7fELF" or data[4] != 2:
-        return False
-    phoff, = struct.unpack_from("<Q", data, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
-    return all(struct.unpack_from("<I", data, phoff + i * phentsize)[0] != 3 for i in range(phnum))
-
-
 def sagemaker_root(tmp, spec, name, channel_files):
     """An /opt/ml as SageMaker prepares it before `docker run IMAGE train`: the config files
     (contract/sagemaker.md §1.3: JSON-encoded hyperparameters, one host, the channel) and the
     channel downloaded into input/data/train."""
     root = tmp / name
     (root / "input/config").mkdir(parents=True)
-    kind = spec["resources"]["instance_type"]
-    config = {
-        "hyperparameters.json": {k: json.dumps(v) for k, v in spec["hyperparameters"].items()},
-        "resourceconfig.json": {
-            "current_host": "algo-1", "current_instance_type": kind,
-            "current_group_name": "homogeneousCluster", "hosts": ["algo-1"],
-            "instance_groups": [{"instance_group_name": "homogeneousCluster",
-                                 "instance_type": kind, "hosts": ["algo-1"]}],
-            "network_interface_name": "eth0", "topology": None},
-        "inputdataconfig.json": {"train": {"ContentType": "text/csv", "TrainingInputMode": "File",
-                                           "S3DistributionType": "FullyReplicated",
-                                           "RecordWrapperType": "None"}},
-    }
-    for fname, doc in config.items():
+    for fname, doc in sagemaker_config_files(spec).items():
         (root / "input/config" / fname).write_text(json.dumps(doc))
     channel = root / "input/data/train"
     channel.mkdir(parents=True)

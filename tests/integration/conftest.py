@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -525,3 +526,34 @@ def fakes(spawn, tmp_path, boto3_available):
         return cls(proc, log)
 
     return start
+
+
+def is_static_elf(path):
+    """True when path is a 64-bit ELF without a program interpreter (PT_INTERP): it runs in a
+    root filesystem without libc."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return False
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    return all(struct.unpack_from("<I", data, phoff + i * phentsize)[0] != 3
+               for i in range(phnum))
+
+
+def sagemaker_config_files(spec):
+    """The config files SageMaker writes for this spec (contract/sagemaker.md §1.3): the SDK's
+    JSON-encoded hyperparameters, a one-host resourceconfig, the channel's inputdataconfig."""
+    kind = spec["resources"]["instance_type"]
+    return {
+        "hyperparameters.json": {k: json.dumps(v) for k, v in spec["hyperparameters"].items()},
+        "resourceconfig.json": {
+            "current_host": "algo-1", "current_instance_type": kind,
+            "current_group_name": "homogeneousCluster", "hosts": ["algo-1"],
+            "instance_groups": [{"instance_group_name": "homogeneousCluster",
+                                 "instance_type": kind, "hosts": ["algo-1"]}],
+            "network_interface_name": "eth0", "topology": None},
+        "inputdataconfig.json": {"train": {"ContentType": "text/csv", "TrainingInputMode": "File",
+                                           "S3DistributionType": "FullyReplicated",
+                                           "RecordWrapperType": "None"}},
+    }

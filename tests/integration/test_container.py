@@ -6,27 +6,16 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import uuid
 
 import pytest
 
+from conftest import is_static_elf
+
 BUSYBOX = "/bin/busybox"
 BUSYBOX_APPLETS = ("sh", "cat", "grep", "sleep", "echo")
 RUNC_TIMEOUT = 60
-
-
-def is_static_elf(path):
-    """True when path is an ELF executable without a program interpreter (PT_INTERP)."""
-    with open(path, "rb") as f:
-        data = f.read(1 << 20)
-    if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit ELF only
-        return False
-    phoff, = struct.unpack_from("<Q", data, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
-    return all(struct.unpack_from("<I", data, phoff + i * phentsize)[0] != 3
-               for i in range(phnum))
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from conftest import sagemaker_config_files
+
 RUNC_TIMEOUT = 120
 BUSYBOX = "/bin/busybox"
 
@@ -34,24 +36,6 @@ find -L /opt/ml -type d | sort
 echo '--- files'
 find -L /opt/ml -type f | sort
 """
-
-
-def sagemaker_config_files(spec):
-    """The config files SageMaker writes for this spec (contract/sagemaker.md §1.3): the SDK's
-    JSON-encoded hyperparameters, a one-host resourceconfig, the channel's inputdataconfig."""
-    kind = spec["resources"]["instance_type"]
-    return {
-        "hyperparameters.json": {k: json.dumps(v) for k, v in spec["hyperparameters"].items()},
-        "resourceconfig.json": {
-            "current_host": "algo-1", "current_instance_type": kind,
-            "current_group_name": "homogeneousCluster", "hosts": ["algo-1"],
-            "instance_groups": [{"instance_group_name": "homogeneousCluster",
-                                 "instance_type": kind, "hosts": ["algo-1"]}],
-            "network_interface_name": "eth0", "topology": None},
-        "inputdataconfig.json": {"train": {"ContentType": "text/csv", "TrainingInputMode": "File",
-                                           "S3DistributionType": "FullyReplicated",
-                                           "RecordWrapperType": "None"}},
-    }
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import is_static_elf
+
 pytestmark = pytest.mark.usefixtures("root_required")
 
 PY = "/usr/bin/python3"
@@ -1092,17 +1094,6 @@ def test_explain_with_a_bad_config_exits_125(harden, tmp_path):
 
 
 # --- 5. in a real runc container -------------------------------------------------------------
-
-
-def is_static_elf(path):
-    with open(path, "rb") as f:
-        data = f.read(1 << 20)
-    if data[:4] != b"\x7fELF" or data[4] != 2:
-        return False
-    phoff, = struct.unpack_from("<Q", data, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
-    return all(struct.unpack_from("<I", data, phoff + i * phentsize)[0] != 3
-               for i in range(phnum))
 
 
 CONTAINER_PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"

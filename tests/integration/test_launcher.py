@@ -11,8 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import EXIT_TIMEOUT, binary_path
-from test_container import is_static_elf
+from conftest import EXIT_TIMEOUT, binary_path, is_static_elf
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
