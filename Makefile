@@ -1,7 +1,7 @@
 # parity: one non-recursive GNU Makefile (STYLE.md §2.13).
 #   make                 static release build/parity-init (musl, deps from ci/build-static-deps.sh)
 #   make VARIANT=debug   dynamic debug build in build/debug/ (also asan, valgrind)
-#   make test            unit tests + black-box PID-1 and container tests   (README, .ci/run)
+#   make test            unit tests + black-box tests + the images end to end (README, .ci/run)
 #   make check           test + lint + ASan/UBSan run + valgrind run + static/symbol/docs checks
 #   make e2e             the images (Dockerfile.base, images/) built by buildah, run by runc (ci/e2e.sh)
 VARIANT ?= release
@@ -157,7 +157,7 @@ PYTEST := $(PROBE) exec --reset -- $(PYTHON) -m pytest -q
 integration: $(INIT_BIN) $(SHIM_BIN) $(PROBE)
 	$(Q)PARITY_INIT=$(INIT_BIN) PARITY_BIN=$(SHIM_BIN) PARITY_PROBE=$(PROBE) $(PYTEST) $(PYTEST_ARGS) tests/integration
 
-test: all unit integration
+test: all unit integration e2e
 
 # Fuzz targets: replayed over their corpus by a plain main() in every variant (gcc), and
 # fuzzed for real by `make fuzz` with clang's libFuzzer.
