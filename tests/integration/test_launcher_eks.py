@@ -163,3 +163,43 @@ def test_a_name_in_use_and_a_bad_kubeconfig_are_clear_errors(parity, kube, tmp_p
     assert r.returncode == 125 and "line 3" in r.stderr and "bad.yaml" in r.stderr, r
     r = launch(parity, "run", path, "--target", "eks", "--context", "bad-token", env=env)
     assert r.returncode == 125 and "401" in r.stderr, r
+
+
+def test_in_cluster_config(parity, kube, tmp_path):
+    """No kubeconfig, inside a pod: the service account's token, CA and namespace."""
+    from test_fake_kube import TOKEN
+
+    server = kube()
+    server.control(jobs={f"{NS}/eks-incluster": {"exit_codes": [0], "logs": ["inside"]}})
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "token").write_text(TOKEN + "\n")
+    (sa / "ca.crt").write_bytes(server.ca.read_bytes())
+    (sa / "namespace").write_text(NS)
+    spec = {**SPEC, "name": "eks-incluster", "eks": {}, "resources": {"instance_count": 1}}
+    env = {"HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+           "KUBERNETES_SERVICE_PORT": str(server.port), "PARITY_SERVICEACCOUNT_DIR": str(sa)}
+    r = launch(parity, "run", write_spec(tmp_path, spec), "--target", "eks", env=env)
+    assert r.returncode == 0, r
+    assert "algo-1 | inside" in r.stdout.splitlines(), r
+    posts = [x for x in server.requests() if x["method"] == "POST"]
+    assert posts and all(x["path"].startswith(f"/apis/batch/v1/namespaces/{NS}/") for x in posts)
+
+
+def test_exec_plugin_v1_needs_interactive_mode(parity, kube, tmp_path):
+    server = kube()
+    server.control(jobs={f"{NS}/eks-execv1": {"exit_codes": [0]}})
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text('#!/bin/sh\ncase "$KUBERNETES_EXEC_INFO" in *"/v1\\""*) ;; *) exit 9;; esac\n'
+                      'printf \'{"kind":"ExecCredential","apiVersion":'
+                      '"client.authentication.k8s.io/v1","status":{"token":"exec-plugin-token"}}\'\n')
+    plugin.chmod(0o755)
+    user = ("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+            f"      command: {plugin}\n")
+    spec = job_spec(tmp_path, "eks-execv1", hosts=1)
+    config = yaml_kubeconfig(server, tmp_path, user)
+    r = launch(parity, "run", spec, "--target", "eks", env=run_env(tmp_path, config))
+    assert r.returncode == 125 and "interactiveMode must be specified" in r.stderr, r
+    config = yaml_kubeconfig(server, tmp_path, user + "      interactiveMode: Never\n")
+    r = launch(parity, "run", spec, "--target", "eks", env=run_env(tmp_path, config))
+    assert r.returncode == 0, r
