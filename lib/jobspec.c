@@ -15,6 +15,7 @@
 #define MAX_HP_KEY_CHARS    256
 #define MAX_HP_VALUE_CHARS  2500
 #define MAX_CHANNELS        20
+#define MAX_INSTANCE_GROUPS 5
 /* the older botocore model's limit (the stricter one), less the one variable the launcher adds
  * on SageMaker (PARITY_REQUEST_ID) */
 #define MAX_ENVIRONMENT     47
@@ -56,6 +57,7 @@ static const struct field checkpoint_fields[] = {
 static const struct field resource_fields[] = {
     {"instance_type", F_STRING, false, NULL},
     {"instance_count", F_INT, false, NULL},
+    {"instance_groups", F_ARRAY, false, NULL},
     {"volume_gb", F_INT, false, NULL},
     {NULL, 0, false, NULL},
 };
@@ -105,6 +107,7 @@ static const struct field spec_fields[] = {
 };
 
 static void problem(struct checker *c, const char *path, const char *fmt, ...) PARITY_PRINTF(3, 4);
+static void check_instance_groups(struct checker *c, const struct jobspec *js);
 
 static void problem(struct checker *c, const char *path, const char *fmt, ...)
 {
@@ -396,6 +399,7 @@ static void check_rules(struct checker *c, const struct jobspec *js)
                 js->instance_type);
     if (js->instance_count < 1 || js->instance_count > 1000)
         problem(c, "$.resources.instance_count", "must be between 1 and 1000");
+    check_instance_groups(c, js);
     if (js->volume_gb < 0)
         problem(c, "$.resources.volume_gb", "must not be negative");
     if (js->max_runtime_s < 0 || js->max_runtime_s > MAX_RUNTIME_SECONDS)
@@ -462,6 +466,7 @@ static void fill(struct jobspec *js)
     js->checkpoint_local_path = jdoc_get_str(o, "local_path");
     o = jdoc_get(d, "resources");
     js->instance_type = jdoc_get_str(o, "instance_type");
+    js->instance_groups = jdoc_get(o, "instance_groups");
     js->instance_count = int_field(o, "instance_count", 1);
     js->volume_gb = int_field(o, "volume_gb", 0);
     js->environment = jdoc_get(d, "environment");
@@ -520,4 +525,38 @@ void jobspec_cleanup(struct jobspec *js)
     jdoc_free(js->doc);
     free(js->channels);
     *js = (struct jobspec){0};
+}
+
+/* SageMaker's heterogeneous clusters: at most 5 groups of {name, instance_type, instance_count},
+ * instead of instance_type and instance_count. */
+static void check_instance_groups(struct checker *c, const struct jobspec *js)
+{
+    const struct jdoc *g = js->instance_groups;
+    char p[128];
+
+    if (!g)
+        return;
+    if (g->count < 1 || g->count > MAX_INSTANCE_GROUPS)
+        problem(c, "$.resources.instance_groups", "must hold 1 to %d groups", MAX_INSTANCE_GROUPS);
+    if (js->instance_type || jdoc_get(jdoc_get(js->doc, "resources"), "instance_count"))
+        problem(c, "$.resources.instance_groups",
+                "replaces instance_type and instance_count: give one or the other");
+    for (size_t i = 0; i < g->count; i++) {
+        const struct jdoc *e = g->items[i], *n = jdoc_get(e, "instance_count");
+        const char *name = jdoc_get_str(e, "name"), *type = jdoc_get_str(e, "instance_type");
+        snprintf(p, sizeof(p), "$.resources.instance_groups[%zu]", i);
+        if (e->type != JDOC_OBJECT || e->count != 3) {
+            problem(c, p, "must be {\"name\", \"instance_type\", \"instance_count\"}");
+            continue;
+        }
+        if (!name || !*name || strlen(name) > 64 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+                strlen(name))
+            problem(c, p, "name must be 1-64 of A-Z a-z 0-9 -");
+        if (!type || strncmp(type, "ml.", 3) != 0)
+            problem(c, p, "instance_type must be a SageMaker instance type (ml.*)");
+        if (!n || n->type != JDOC_NUMBER || !jdoc_number_is_int(n) || n->text[0] == '-' ||
+            n->text[0] == '0')
+            problem(c, p, "instance_count must be a whole number from 1");
+    }
 }

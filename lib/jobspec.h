@@ -34,12 +34,13 @@ struct jobspec {
     const char *output;
     const char *model;
     const char *checkpoint_uri;
-    const char *checkpoint_local_path; /* default /opt/ml/checkpoints */
-    const char *instance_type;         /* NULL when not given */
-    long instance_count;               /* default 1 */
-    long volume_gb;                    /* 0 when not given */
-    const struct jdoc *environment;    /* object of strings, or NULL */
-    long max_runtime_s;                /* 0 when not given */
+    const char *checkpoint_local_path;  /* default /opt/ml/checkpoints */
+    const char *instance_type;          /* NULL when not given */
+    long instance_count;                /* default 1 */
+    const struct jdoc *instance_groups; /* SageMaker heterogeneous clusters, or NULL */
+    long volume_gb;                     /* 0 when not given */
+    const struct jdoc *environment;     /* object of strings, or NULL */
+    long max_runtime_s;                 /* 0 when not given */
     bool spot;
     long spot_max_wait_s;
     const char *region;

@@ -115,14 +115,43 @@ static struct jdoc *inputs(const struct jobspec *js, struct perr *err)
     return list;
 }
 
+/* InstanceGroups: {InstanceType, InstanceCount, InstanceGroupName} each (checked by jobspec). */
+static struct jdoc *instance_groups(const struct jdoc *groups, struct perr *err)
+{
+    struct jdoc *list = jo_array(err);
+    int rc = list ? 0 : -1;
+
+    for (size_t i = 0; rc == 0 && i < groups->count; i++) {
+        const struct jdoc *g = groups->items[i];
+        struct jdoc *o = jo_object(err);
+        rc = o ? jo_put_str(o, "InstanceType", jdoc_get_str(g, "instance_type"), err) : -1;
+        if (rc == 0)
+            rc = jo_put(o, "InstanceCount", jdoc_clone(jdoc_get(g, "instance_count"), err), err);
+        if (rc == 0)
+            rc = jo_put_str(o, "InstanceGroupName", jdoc_get_str(g, "name"), err);
+        if (rc == 0)
+            rc = jo_push(list, o, err);
+        else
+            jdoc_free(o);
+    }
+    if (rc < 0) {
+        jdoc_free(list);
+        return NULL;
+    }
+    return list;
+}
+
 static struct jdoc *resources(const struct jobspec *js, struct perr *err)
 {
     struct jdoc *r = jo_object(err);
     int rc = r ? 0 : -1;
 
-    if (rc == 0)
+    /* a heterogeneous cluster names its groups instead of one type and count */
+    if (rc == 0 && js->instance_groups)
+        rc = jo_put(r, "InstanceGroups", instance_groups(js->instance_groups, err), err);
+    if (rc == 0 && !js->instance_groups)
         rc = jo_put_str(r, "InstanceType", js->instance_type, err);
-    if (rc == 0)
+    if (rc == 0 && !js->instance_groups)
         rc = jo_put_int(r, "InstanceCount", js->instance_count, err);
     if (rc == 0)
         rc = jo_put_int(r, "VolumeSizeInGB", js->volume_gb > 0 ? js->volume_gb : DEFAULT_VOLUME_GB,

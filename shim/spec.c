@@ -68,8 +68,8 @@ size_t spec_target_problems(const struct jobspec *js, enum cli_target t, struct 
     if (t == CLI_TARGET_SAGEMAKER) {
         if (!js->role_arn)
             add(p, &n, t, "$.aws.role_arn", "is required: the IAM role SageMaker runs the job as");
-        if (!js->instance_type)
-            add(p, &n, t, "$.resources.instance_type", "is required (ml.*)");
+        if (!js->instance_type && !js->instance_groups)
+            add(p, &n, t, "$.resources.instance_type", "is required (ml.*), or instance_groups");
         if (!js->output)
             add(p, &n, t, "$.output", "is required: where SageMaker puts model.tar.gz");
         if (js->role && strcmp(js->role, "train") != 0)
@@ -80,6 +80,9 @@ size_t spec_target_problems(const struct jobspec *js, enum cli_target t, struct 
             add(p, &n, t, "$.command", "has %zu arguments; SageMaker takes at most 100",
                 js->command->count);
     }
+    if ((t == CLI_TARGET_EKS || t == CLI_TARGET_LOCAL) && js->instance_groups)
+        add(p, &n, t, "$.resources.instance_groups",
+            "heterogeneous clusters run on SageMaker only: use instance_type and instance_count");
     if (t == CLI_TARGET_EKS) {
         size_t max = max_eks_name(js->instance_count);
         if (strlen(js->name) > max)

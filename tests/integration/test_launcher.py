@@ -324,3 +324,44 @@ def test_a_spec_that_breaks_every_target_rule_hears_of_each(parity, tmp_path):
         assert any(p.startswith(path + ":") and p.endswith(f"({target})") for p in problems), \
             (path, target, sorted(problems))
     assert not any(p.endswith("(local)") for p in problems), problems  # all fine locally
+
+
+GROUPS = [{"name": "gpu", "instance_type": "ml.g5.2xlarge", "instance_count": 2},
+          {"name": "cpu", "instance_type": "ml.c5.4xlarge", "instance_count": 1}]
+
+
+def test_instance_groups_are_a_sagemaker_heterogeneous_cluster(parity, tmp_path):
+    spec = {**SPEC, "resources": {"instance_groups": GROUPS, "volume_gb": 50}}
+    path = write_spec(tmp_path, spec)
+    r = launch(parity, "render", path, "--target", "sagemaker")
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout)["ResourceConfig"] == {
+        "InstanceGroups": [
+            {"InstanceType": "ml.g5.2xlarge", "InstanceCount": 2, "InstanceGroupName": "gpu"},
+            {"InstanceType": "ml.c5.4xlarge", "InstanceCount": 1, "InstanceGroupName": "cpu"}],
+        "VolumeSizeInGB": 50}
+    # EKS and local runs have one instance type: said, not guessed
+    r = launch(parity, "validate", path)
+    assert r.returncode == EXIT_INVALID, r
+    lines = r.stderr.splitlines()
+    for target in ("eks", "local"):
+        assert any(l.startswith("$.resources.instance_groups: heterogeneous clusters run on "
+                                "SageMaker only") and l.endswith(f"({target})") for l in lines), r
+    assert launch(parity, "validate", path, "--target", "sagemaker").returncode == 0
+
+
+@pytest.mark.parametrize("groups,message", [
+    ([], "must hold 1 to 5 groups"),
+    (GROUPS * 3, "must hold 1 to 5 groups"),
+    ([{"name": "a b", "instance_type": "ml.m5.large", "instance_count": 1}], "name must be"),
+    ([{"name": "a", "instance_type": "m5.large", "instance_count": 1}], "instance_type must be"),
+    ([{"name": "a", "instance_type": "ml.m5.large", "instance_count": 0}], "instance_count must"),
+    ([{"name": "a", "instance_type": "ml.m5.large"}], "must be {"),
+])
+def test_instance_groups_are_checked(parity, tmp_path, groups, message):
+    spec = {**SPEC, "resources": {"instance_groups": groups}}
+    r = launch(parity, "validate", write_spec(tmp_path, spec), "--target", "sagemaker")
+    assert r.returncode == EXIT_INVALID and message in r.stderr, r
+    spec = {**SPEC, "resources": {"instance_groups": GROUPS[:1], "instance_type": "ml.m5.large"}}
+    r = launch(parity, "validate", write_spec(tmp_path, spec, "mixed.json"))
+    assert r.returncode == EXIT_INVALID and "replaces instance_type" in r.stderr, r

@@ -160,3 +160,18 @@ def test_ctrl_c_stops_following_not_the_job(parity, sagemaker, tmp_path):
     assert "parity logs sm-ctrlc --follow" in err and "parity stop sm-ctrlc" in err, err
     ops = [x.get("operation") for x in sagemaker.records()]
     assert "StopTrainingJob" not in ops  # the job runs on
+
+
+def test_a_heterogeneous_cluster_passes_both_models_and_logs_every_host(parity, sagemaker,
+                                                                         tmp_path):
+    from test_launcher import GROUPS
+
+    spec = {**JOB_SPEC, "name": "sm-groups", "resources": {"instance_groups": GROUPS},
+            "environment": {"PARITY_FAKE_SM": json.dumps({"log_lines": ["hi from {host}"]})}}
+    r = launch(parity, "run", write_spec(tmp_path, spec, "groups.json"), "--target", "sagemaker",
+               env=env_for(sagemaker, tmp_path))
+    assert r.returncode == 0, r
+    (create,) = creates(sagemaker)
+    assert create["status"] == 200, create
+    hosts = {l.split(" | ")[0] for l in r.stdout.splitlines() if " | " in l}
+    assert hosts == {"algo-1", "algo-2", "algo-3"}, r.stdout  # 2 + 1 instances
