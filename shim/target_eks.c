@@ -36,7 +36,9 @@ struct eks_job {
     const char *ns;
     const char *name;
     char uid[128];
-    char rv[64];      /* the resourceVersion the watch resumes from */
+    char rv[64];      /* the resourceVersion the Job's watch resumes from */
+    char pod_rv[64];  /* and the pods' watch */
+    char said[4096];  /* the waiting reasons printed already ("pod: reason\n"), under mu */
     uint64_t stop_at; /* 1: every stream stops now */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -44,7 +46,7 @@ struct eks_job {
     unsigned generation; /* bumped at each change */
     bool watch_failed;
     struct perr watch_err;
-    pthread_t watcher;
+    pthread_t watcher, pod_watcher;
     struct pod_log pods[MAX_PODS];
     size_t pod_count;
 };
@@ -282,8 +284,124 @@ static int list_pods(struct eks_job *j, struct jdoc **out, struct perr *err)
     return 0;
 }
 
+/* ImagePullBackOff and friends look like a hang unless said: each once per pod. */
+static void say_waiting(struct eks_job *j, const struct jdoc *pod)
+{
+    const char *name = jdoc_get_str(jdoc_get(pod, "metadata"), "name");
+    const struct jdoc *state = jdoc_get(main_container(pod), "state");
+    const char *waiting = jdoc_get_str(jdoc_get(state, "waiting"), "reason");
+    char line[600];
+    bool new_ = false;
+
+    if (!name || !waiting || !strcmp(waiting, "ContainerCreating"))
+        return;
+    snprintf(line, sizeof(line), "%s: %s\n", name, waiting);
+    pthread_mutex_lock(&j->mu);
+    if (!strstr(j->said, line) && strlen(j->said) + strlen(line) < sizeof(j->said)) {
+        strncat(j->said, line, sizeof(j->said) - strlen(j->said) - 1);
+        new_ = true;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (new_) {
+        line[strlen(line) - 1] = '\0';
+        follow_status(j->c, j->name, "Waiting", line);
+    }
+}
+
+/* A change to one of the job's pods wakes the main loop, which lists them again: a waiting
+ * reason such as ImagePullBackOff changes the pod, not the Job. */
+struct pod_watch_state {
+    struct eks_job *j;
+    bool gone;   /* 410: list again */
+    bool events; /* the stream carried something */
+};
+
+static void on_pod_event(void *ctx, const char *line, size_t len)
+{
+    struct pod_watch_state *w = ctx;
+    struct perr ignored = {0};
+    struct jdoc *ev = len ? jdoc_parse(line, len, NULL, &ignored) : NULL;
+    const char *type = jdoc_get_str(ev, "type");
+    const struct jdoc *obj = jdoc_get(ev, "object");
+    const char *rv = jdoc_get_str(jdoc_get(obj, "metadata"), "resourceVersion");
+
+    if (type && !strcmp(type, "ERROR")) {
+        const struct jdoc *code = jdoc_get(obj, "code");
+        w->gone = code && code->type == JDOC_NUMBER && !strcmp(code->text, "410");
+    } else if (type) {
+        w->events = true;
+        if (obj)
+            say_waiting(w->j, obj);
+        pthread_mutex_lock(&w->j->mu);
+        if (rv)
+            snprintf(w->j->pod_rv, sizeof(w->j->pod_rv), "%s", rv);
+        if (strcmp(type, "BOOKMARK") != 0) {
+            w->j->generation++;
+            pthread_cond_signal(&w->j->cv);
+        }
+        pthread_mutex_unlock(&w->j->mu);
+    }
+    jdoc_free(ev);
+}
+
+/* The pods' list resourceVersion: where their watch starts. */
+static int pods_version(struct eks_job *j, struct perr *err)
+{
+    struct jdoc *pods = NULL;
+    const char *rv;
+
+    if (list_pods(j, &pods, err) < 0)
+        return -1;
+    rv = jdoc_get_str(jdoc_get(pods, "metadata"), "resourceVersion");
+    pthread_mutex_lock(&j->mu);
+    snprintf(j->pod_rv, sizeof(j->pod_rv), "%s", rv ? rv : "");
+    pthread_mutex_unlock(&j->mu);
+    jdoc_free(pods);
+    return 0;
+}
+
+static void *pod_watcher(void *arg)
+{
+    struct eks_job *j = arg;
+    int idle = 0;
+
+    while (!__atomic_load_n(&j->stop_at, __ATOMIC_RELAXED)) {
+        struct pod_watch_state w = {j, false, false};
+        struct line_sink s = {.fn = on_pod_event, .ctx = &w};
+        struct http_sink sink = {sink_lines, &s};
+        struct perr err = {0};
+        char path[1200];
+        long status = 0;
+        pthread_mutex_lock(&j->mu);
+        snprintf(path, sizeof(path),
+                 "/api/v1/namespaces/%s/pods?labelSelector=controller-uid%%3D%s&watch=true"
+                 "&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d",
+                 j->ns, j->uid, j->pod_rv, WATCH_SECONDS);
+        pthread_mutex_unlock(&j->mu);
+        buf_init(&s.line, LINE_MAX);
+        int rc = kube_stream(j->k, path, &sink, &j->stop_at, &status, &err);
+        buf_cleanup(&s.line);
+        if (__atomic_load_n(&j->stop_at, __ATOMIC_RELAXED))
+            break;
+        if ((w.gone || status == 410) && pods_version(j, &err) == 0)
+            continue;
+        /* the server ended the watch: again from where it was (a server that ends every watch
+         * at once leaves the pods to the Job's events) */
+        idle = w.events ? 0 : idle + 1;
+        if (rc == 0 && status == 200 && idle < 3)
+            continue;
+        if (rc < 0 || status != 200)
+            fprintf(stderr,
+                    "parity: warning: watching the pods of %s: %s; they are read at the "
+                    "Job's changes\n",
+                    j->name, rc < 0 ? err.msg : "the API server refused");
+        break;
+    }
+    return NULL;
+}
+
 /* Starts following the log of every pod that has started; tells why a pod cannot start. */
-static void follow_new_pods(struct eks_job *j, const struct jdoc *pods, char *said, size_t said_len)
+static void follow_new_pods(struct eks_job *j, const struct jdoc *pods)
 {
     const struct jdoc *items = jdoc_get(pods, "items");
 
@@ -291,22 +409,13 @@ static void follow_new_pods(struct eks_job *j, const struct jdoc *pods, char *sa
         const struct jdoc *pod = items->items[i];
         const char *name = jdoc_get_str(jdoc_get(pod, "metadata"), "name");
         const char *phase = jdoc_get_str(jdoc_get(pod, "status"), "phase");
-        const struct jdoc *state = jdoc_get(main_container(pod), "state");
-        const char *waiting = jdoc_get_str(jdoc_get(state, "waiting"), "reason");
         bool known = false;
         if (!name)
             continue;
         for (size_t k = 0; k < j->pod_count && !known; k++)
             known = !strcmp(j->pods[k].name, name);
-        if (waiting && strcmp(waiting, "ContainerCreating") != 0 && !known) {
-            /* ImagePullBackOff and friends look like a hang unless said */
-            char line[600];
-            snprintf(line, sizeof(line), "%s: %s", name, waiting);
-            if (!strstr(said, line) && strlen(said) + strlen(line) + 2 < said_len) {
-                strncat(said, line, said_len - strlen(said) - 1);
-                follow_status(j->c, j->name, "Waiting", line);
-            }
-        }
+        if (!known)
+            say_waiting(j, pod);
         if (known || !phase || !strcmp(phase, "Pending") || j->pod_count == MAX_PODS)
             continue;
         struct pod_log *p = &j->pods[j->pod_count];
@@ -361,11 +470,11 @@ static int follow_job(struct cli *c, struct kube_config *k, const char *ns, cons
     struct eks_job *j = calloc(1, sizeof(*j));
     struct perr err = {0};
     struct jdoc *pods = NULL;
-    char said[4096] = "", why[2048] = "", last_state[64] = "";
+    char why[2048] = "", last_state[64] = "";
     const char *result = NULL, *reason = NULL, *message = NULL;
     unsigned seen = 0;
     int code = CLI_EXIT_FAILED;
-    bool watching = false;
+    bool watching = false, pod_watching = false;
 
     if (!j)
         return CLI_EXIT_FAILED;
@@ -378,6 +487,8 @@ static int follow_job(struct cli *c, struct kube_config *k, const char *ns, cons
         goto out;
     }
     watching = pthread_create(&j->watcher, NULL, watcher, j) == 0;
+    pod_watching =
+        pods_version(j, &err) == 0 && pthread_create(&j->pod_watcher, NULL, pod_watcher, j) == 0;
     for (;;) {
         struct jdoc *job;
         pthread_mutex_lock(&j->mu);
@@ -415,7 +526,7 @@ static int follow_job(struct cli *c, struct kube_config *k, const char *ns, cons
         jdoc_free(pods);
         pods = NULL;
         if (list_pods(j, &pods, &err) == 0)
-            follow_new_pods(j, pods, said, sizeof(said));
+            follow_new_pods(j, pods);
         else
             fprintf(stderr, "parity: warning: %s\n", err.msg);
         if (result) {
@@ -440,6 +551,8 @@ out:
         pthread_join(j->pods[i].thread, NULL);
     if (watching)
         pthread_join(j->watcher, NULL);
+    if (pod_watching)
+        pthread_join(j->pod_watcher, NULL);
     jdoc_free(pods);
     jdoc_free(j->latest);
     pthread_cond_destroy(&j->cv);

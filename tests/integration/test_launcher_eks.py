@@ -203,3 +203,17 @@ def test_exec_plugin_v1_needs_interactive_mode(parity, kube, tmp_path):
     config = yaml_kubeconfig(server, tmp_path, user + "      interactiveMode: Never\n")
     r = launch(parity, "run", spec, "--target", "eks", env=run_env(tmp_path, config))
     assert r.returncode == 0, r
+
+
+def test_the_job_and_its_pods_are_watched(parity, kube, tmp_path):
+    """Watched, not polled: a watch on the Job and one on its pods (a waiting reason such as
+    ImagePullBackOff changes the pod, not the Job)."""
+    server = kube()
+    server.control(jobs={f"{NS}/eks-watched": {"exit_codes": [0], "logs": ["ok"]}})
+    config, _ = write_kubeconfig(server, tmp_path)
+    r = launch(parity, "run", job_spec(tmp_path, "eks-watched", hosts=1), "--target", "eks",
+               env=run_env(tmp_path, config))
+    assert r.returncode == 0, r
+    watches = {x["path"].rsplit("/", 1)[-1] for x in server.requests()
+               if x["query"].get("watch") in ("true", ["true"])}
+    assert watches == {"jobs", "pods"}, watches
