@@ -217,3 +217,30 @@ def test_the_job_and_its_pods_are_watched(parity, kube, tmp_path):
     watches = {x["path"].rsplit("/", 1)[-1] for x in server.requests()
                if x["query"].get("watch") in ("true", ["true"])}
     assert watches == {"jobs", "pods"}, watches
+
+
+def test_a_waiting_reason_of_a_pod_is_said(parity, kube, tmp_path):
+    """A bad image looks like a hang unless said: ImagePullBackOff, which changes the pod and
+    not the Job, reaches the output through the pods' watch. The fake moves only when told, once
+    parity watches the pods."""
+    from conftest import READY_TIMEOUT, wait_until
+
+    server = kube(progress="manual")
+    server.control(jobs={f"{NS}/eks-pull": {"exit_codes": [0], "pods": {
+        "*": {"waiting": "ImagePullBackOff", "waiting_steps": 2}}}})
+    config, _ = write_kubeconfig(server, tmp_path)
+    env = {"PATH": "/usr/bin:/bin", **run_env(tmp_path, config)}
+    proc = subprocess.Popen([str(parity), "run", str(job_spec(tmp_path, "eks-pull", hosts=1)),
+                             "--target", "eks"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: any(x["path"].endswith("/pods") and x["query"].get("watch")
+                                      in ("true", ["true"]) for x in server.requests()),
+                          READY_TIMEOUT)
+        for _ in range(8):  # pending, waiting x2, running, done, and the Job's conditions
+            server.control(advance={"job": f"{NS}/eks-pull", "steps": 1})
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert any(l.startswith("==> Waiting") and "ImagePullBackOff" in l for l in out.splitlines()), out
