@@ -42,13 +42,6 @@ int crypto_sha256_range(int fd, uint64_t off, uint64_t len, uint8_t out[CRYPTO_S
     return rc;
 }
 
-int crypto_sha256_fd(int fd, uint8_t out[CRYPTO_SHA256_BYTES])
-{
-    off_t at = lseek(fd, 0, SEEK_CUR);
-
-    return at < 0 ? -1 : crypto_sha256_range(fd, (uint64_t)at, UINT64_MAX, out);
-}
-
 void crypto_hmac_sha256(
     const void *key, size_t key_len, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES])
 {

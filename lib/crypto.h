@@ -10,10 +10,6 @@
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
 
-/* SHA-256 of everything readable from fd from its current offset (which is not moved); -1 with
- * errno on a read error. */
-int crypto_sha256_fd(int fd, uint8_t out[CRYPTO_SHA256_BYTES]);
-
 /* SHA-256 of len bytes of fd from off (pread: the offset is not moved), fewer at end of file. */
 int crypto_sha256_range(int fd, uint64_t off, uint64_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
 

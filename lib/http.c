@@ -372,15 +372,15 @@ static int attempt(const struct http_request *req,
     return 0;
 }
 
-static void backoff(const struct http_opts *o, int tries)
+void http_backoff(long base_ms, long cap_ms, int tries)
 {
-    long cap = o->backoff_base_ms;
+    long cap = base_ms;
     uint32_t r = 0;
 
-    for (int i = 0; i < tries && cap < o->backoff_cap_ms; i++)
+    for (int i = 0; i < tries && cap < cap_ms; i++)
         cap *= 2;
-    if (cap > o->backoff_cap_ms)
-        cap = o->backoff_cap_ms;
+    if (cap > cap_ms)
+        cap = cap_ms;
     (void)crypto_random(&r, sizeof(r));
     long ms = cap > 0 ? (long)(r % (uint32_t)(cap + 1)) : 0; /* full jitter */
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -417,7 +417,7 @@ int http_do(const struct http_request *req,
         rc = attempt(req, &o, resp, &retry, err);
         if (!retry || resp->attempts >= o.max_attempts)
             break;
-        backoff(&o, resp->attempts - 1);
+        http_backoff(o.backoff_base_ms, o.backoff_cap_ms, resp->attempts - 1);
     }
     if (rc == 0 && resp->attempts > 1 && http_is_retryable(resp->status, resp->body.data))
         return perr_set(err, PERR_HTTP, "%s %s: HTTP %ld after %d attempts", req->method, req->url,

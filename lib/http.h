@@ -86,6 +86,9 @@ PARITY_MUST_CHECK int http_do(const struct http_request *req,
                               struct http_response *resp,
                               struct perr *err);
 
+/* Sleeps rand(0, min(cap_ms, base_ms * 2^tries)) ms: capped exponential backoff, full jitter. */
+void http_backoff(long base_ms, long cap_ms, int tries);
+
 /* True for a status or AWS error code worth retrying (contract/launcher-apis.md §1.5). */
 bool http_is_retryable(long status, const char *body);
 

@@ -569,33 +569,6 @@ int s3_get_buf(const struct s3_client *s,
     return rc;
 }
 
-int s3_get_file(const struct s3_client *s,
-                const char *bucket,
-                const struct s3_object *o,
-                const char *path,
-                struct perr *err)
-{
-    char partial[4200];
-    int fd, rc;
-
-    if ((size_t)snprintf(partial, sizeof(partial), "%s.parity-partial", path) >= sizeof(partial))
-        return perr_set(err, PERR_LIMIT, "downloading s3://%s/%s: the local path is too long",
-                        bucket, o->key);
-    fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return perr_sys(err, "downloading s3://%s/%s: creating %s", bucket, o->key, partial);
-    rc = s3_get_range(s, bucket, o, fd, 0, o->size, err);
-    if (rc == 0 && close(fd) < 0)
-        rc = perr_sys(err, "downloading s3://%s/%s: closing %s", bucket, o->key, partial);
-    else if (rc < 0)
-        close(fd);
-    if (rc == 0 && rename(partial, path) < 0)
-        rc = perr_sys(err, "downloading s3://%s/%s: renaming %s", bucket, o->key, partial);
-    if (rc < 0)
-        unlink(partial);
-    return rc;
-}
-
 /* Sends len bytes of fd from off as one request (a PUT or a part), signed with their SHA-256,
  * retried from its start on 5xx, throttling and transport errors; the answer stays in resp. */
 static int upload_body(const struct s3_client *s,

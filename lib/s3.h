@@ -95,17 +95,6 @@ PARITY_MUST_CHECK int s3_get_buf(const struct s3_client *s,
                                  struct buf *out,
                                  struct perr *err);
 
-/*
- * Downloads the object into path: written to "path.parity-partial" first and renamed only when
- * complete, so a partial file never has the final name. Resumes like s3_get_range. The size
- * and ETag must match `o` (from s3_list or s3_head).
- */
-PARITY_MUST_CHECK int s3_get_file(const struct s3_client *s,
-                                  const char *bucket,
-                                  const struct s3_object *o,
-                                  const char *path,
-                                  struct perr *err);
-
 /* Uploads the file at path as one PutObject (up to 5 GiB), its SHA-256 signed, so S3 refuses a
  * body that changed on the way. 5xx, throttling and transport errors are retried from the start. */
 PARITY_MUST_CHECK int s3_put_file(const struct s3_client *s,

@@ -26,7 +26,7 @@ int cmd_run(struct cli *c)
     } else if (c->target == CLI_TARGET_EKS) {
         rc = eks_run(c, &js);
     } else if (c->target == CLI_TARGET_LOCAL) {
-        rc = local_run(c, &js, text.data, text.len);
+        rc = local_run(c, &js);
     } else {
         perr_set(&err, PERR_USAGE, "--target %s is not in this build yet",
                  cli_target_name(c->target));

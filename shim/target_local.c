@@ -62,42 +62,20 @@ static void find_init(const struct envlist *env, char *out, size_t len)
 }
 
 /* The environment of host i: ours, plus the job config and which host it is. */
-static char **
-host_env(const struct envlist *base, const char *spec_json, long index, struct perr *err)
+static int host_env(struct envlist *e, const char *spec_json, long index, struct perr *err)
 {
-    struct envlist e;
     char idx[24];
-    char **arr;
 
-    if (envlist_init_from(&e, environ, err) < 0)
-        return NULL;
-    (void)base;
     snprintf(idx, sizeof(idx), "%ld", index);
-    if (envlist_set(&e, "PARITY_JOB_CONFIG", spec_json, err) < 0 ||
-        envlist_set(&e, "PARITY_HOST_INDEX", idx, err) < 0) {
-        envlist_cleanup(&e);
-        return NULL;
+    if (envlist_init_from(e, environ, err) < 0)
+        return -1;
+    envlist_unset(e, "PARITY_JOB_CONFIG_URI");
+    if (envlist_set(e, "PARITY_JOB_CONFIG", spec_json, err) < 0 ||
+        envlist_set(e, "PARITY_HOST_INDEX", idx, err) < 0) {
+        envlist_cleanup(e);
+        return -1;
     }
-    envlist_unset(&e, "PARITY_JOB_CONFIG_URI");
-    arr = envlist_array(&e);
-    /* the array outlives the list: copy it out */
-    size_t n = 0;
-    while (arr && arr[n])
-        n++;
-    char **copy = calloc(n + 1, sizeof(*copy));
-    for (size_t i = 0; copy && i < n; i++)
-        copy[i] = strdup(arr[i]);
-    envlist_cleanup(&e);
-    if (!copy)
-        perr_set(err, PERR_NOMEM, "out of memory");
-    return copy;
-}
-
-static void free_env(char **e)
-{
-    for (size_t i = 0; e && e[i]; i++)
-        free(e[i]);
-    free(e);
+    return 0;
 }
 
 /* Starts argv (parity-init, or runc) with its stdout and stderr going to the host's pipe. */
@@ -151,7 +129,6 @@ static void drain(const struct cli *c, struct host *h)
 
 /* --no-container: parity-init itself, on this machine, with the host's own ML root. */
 static int start_direct(struct host *h,
-                        const struct cli *c,
                         const struct jobspec *js,
                         const char *init,
                         const char *host_root,
@@ -160,10 +137,10 @@ static int start_direct(struct host *h,
                         struct perr *err)
 {
     char *argv[8 + 128];
-    char **envp = host_env(&c->env, spec_json, index, err);
+    struct envlist env;
     int n = 0, rc;
 
-    if (!envp)
+    if (host_env(&env, spec_json, index, err) < 0)
         return -1;
     argv[n++] = (char *)init;
     argv[n++] = "--platform";
@@ -174,8 +151,8 @@ static int start_direct(struct host *h,
     for (size_t i = 0; i < js->command->count && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
         argv[n++] = js->command->items[i]->text;
     argv[n] = NULL;
-    rc = start_host(h, argv, envp, err);
-    free_env(envp);
+    rc = start_host(h, argv, envlist_array(&env), err);
+    envlist_cleanup(&env);
     return rc;
 }
 
@@ -223,7 +200,7 @@ static void delete_containers(const char *root, const char *job, long count)
     }
 }
 
-int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t len)
+int local_run(struct cli *c, const struct jobspec *js)
 {
     struct host hosts[MAX_LOCAL_HOSTS];
     char init[PATH_MAX], cwd[768], root[1024], host_root[1100];
@@ -233,8 +210,6 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
     int code = 0, rc = 0;
     bool forwarded = false;
 
-    (void)text;
-    (void)len;
     if (c->no_container && !js->command) {
         perr_set(&err, PERR_USAGE,
                  "--no-container needs the spec's \"command\" (no image to take "
@@ -275,7 +250,7 @@ int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t 
         rc = fs_mkdirs(host_root, &err);
         if (rc == 0)
             rc = c->no_container
-                     ? start_direct(&hosts[i], c, js, init, host_root, spec_json.data, i, &err)
+                     ? start_direct(&hosts[i], js, init, host_root, spec_json.data, i, &err)
                      : start_container(&hosts[i], c, js, root, host_root, spec_json.data, i, &err);
     }
     buf_cleanup(&spec_json);

@@ -12,6 +12,6 @@
 
 /* Runs the job to its end; returns the first non-zero exit code of the hosts (algo-1 first),
  * else 0. */
-int local_run(struct cli *c, const struct jobspec *js, const char *text, size_t len);
+int local_run(struct cli *c, const struct jobspec *js);
 
 #endif

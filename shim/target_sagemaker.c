@@ -77,19 +77,6 @@ static int created_by_us(struct aws_client *a, const char *name, const char *req
     return 1;
 }
 
-static void backoff(int attempt)
-{
-    long cap = 1000L << (attempt < 5 ? attempt : 5);
-    struct timespec ts;
-
-    if (cap > 20000)
-        cap = 20000;
-    long ms = (long)(rand() % (int)cap);
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
-
 /* CreateTrainingJob has no idempotency token: a create whose answer was lost is checked with
  * DescribeTrainingJob (our request id in its environment) before any retry. */
 static int create(struct aws_client *a,
@@ -109,7 +96,7 @@ static int create(struct aws_client *a,
         if (attempt == CREATE_TRIES)
             return -1;
         if (code[0] && http_is_retryable(400, code)) { /* throttled: nothing was created */
-            backoff(attempt);
+            http_backoff(1000, 20000, attempt);
             continue;
         }
         if (strcmp(code, "ResourceInUse") == 0 || !code[0]) {
@@ -122,7 +109,7 @@ static int create(struct aws_client *a,
                                 "a training job named %s exists already: give the spec a new name",
                                 js->name);
             if (found == 0 && !code[0]) {
-                backoff(attempt);
+                http_backoff(1000, 20000, attempt);
                 continue;
             }
         }
