@@ -303,6 +303,7 @@ struct sync_stats {
 
 /* Puts the files now.files[idx[0..n)] where the checkpoint URI keeps them. */
 static int store_put(struct checkpoints *ck,
+                     const struct s3_client *s3,
                      const struct file_list *now,
                      const size_t *idx,
                      size_t n,
@@ -310,8 +311,6 @@ static int store_put(struct checkpoints *ck,
                      struct perr *err)
 {
     struct s3transfer_item *items;
-    struct s3_client s3;
-    struct creds c = {0};
     int rc = 0;
 
     if (ck->store[0]) {
@@ -337,23 +336,18 @@ static int store_put(struct checkpoints *ck,
         }
     }
     if (rc == 0)
-        rc = client(ck, &s3, &c, err);
-    if (rc == 0)
-        rc = s3transfer_upload(&s3, ck->bucket, items, n, &ck->opts, bytes, err);
+        rc = s3transfer_upload(s3, ck->bucket, items, n, &ck->opts, bytes, err);
     for (size_t k = 0; k < n; k++)
         free(items[k].path);
     free(items);
-    creds_wipe(&c);
     return rc;
 }
 
 /* Removes what the checkpoint URI keeps as rel; already gone is fine. */
-static int store_delete(struct checkpoints *ck, const char *rel, struct perr *err)
+static int
+store_delete(struct checkpoints *ck, const struct s3_client *s3, const char *rel, struct perr *err)
 {
     char path[8400];
-    struct s3_client s3;
-    struct creds c = {0};
-    int rc;
 
     if (ck->store[0]) {
         snprintf(path, sizeof(path), "%s/%s", ck->store, rel);
@@ -361,11 +355,7 @@ static int store_delete(struct checkpoints *ck, const char *rel, struct perr *er
     }
     if ((size_t)snprintf(path, sizeof(path), "%s%s", ck->prefix, rel) > S3_MAX_KEY)
         return 0; /* it could not have been stored either */
-    rc = client(ck, &s3, &c, err);
-    if (rc == 0)
-        rc = s3_delete(&s3, ck->bucket, path, err);
-    creds_wipe(&c);
-    return rc;
+    return s3_delete(s3, ck->bucket, path, err);
 }
 
 /* One sync: upload what is new or changed since the store last got it, then delete what is
@@ -374,10 +364,15 @@ static int sync_once(struct checkpoints *ck, struct sync_stats *out, struct perr
 {
     struct file_list now = {0};
     size_t *changed = NULL, n = 0;
+    struct s3_client s3;
+    struct creds c = {0};
     int rc;
 
     *out = (struct sync_stats){0};
-    rc = walk(ck->dir, "", 0, &now, err);
+    /* one client, with the credentials of the moment, for the whole sync */
+    rc = ck->store[0] ? 0 : client(ck, &s3, &c, err);
+    if (rc == 0)
+        rc = walk(ck->dir, "", 0, &now, err);
     if (rc == 0) {
         qsort(now.files, now.count, sizeof(*now.files), by_rel);
         changed = calloc(now.count ? now.count : 1, sizeof(*changed));
@@ -394,7 +389,7 @@ static int sync_once(struct checkpoints *ck, struct sync_stats *out, struct perr
             changed[n++] = i;
     }
     if (rc == 0 && n)
-        rc = store_put(ck, &now, changed, n, &out->bytes, err);
+        rc = store_put(ck, &s3, &now, changed, n, &out->bytes, err);
     out->uploaded = rc == 0 ? n : 0;
     /* and the gone: what the store had from us and the folder no longer has */
     for (size_t i = 0, j = 0; rc == 0 && j < ck->known_count; j++) {
@@ -402,7 +397,7 @@ static int sync_once(struct checkpoints *ck, struct sync_stats *out, struct perr
             i++;
         if (i < now.count && strcmp(now.files[i].rel, ck->known[j].rel) == 0)
             continue;
-        rc = store_delete(ck, ck->known[j].rel, err);
+        rc = store_delete(ck, &s3, ck->known[j].rel, err);
         out->deleted += rc == 0;
     }
     if (rc == 0) {
@@ -414,6 +409,7 @@ static int sync_once(struct checkpoints *ck, struct sync_stats *out, struct perr
     }
     free(changed);
     list_free(&now);
+    creds_wipe(&c);
     return rc;
 }
 
