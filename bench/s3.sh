@@ -12,7 +12,7 @@
 # Environment (all optional):
 #   BIG_MIB=512 SMALL_COUNT=512 SMALL_KIB=1024   the download channel
 #   MODEL_MIB=512                the model folder's big file (plus 4 small files)
-#   ROUNDS=1                     measured rounds; each round runs every client once, the
+#   ROUNDS=3                     measured rounds; each round runs every client once, the
 #                                order rotating; the table shows medians (peak RSS: maximum)
 #   CURL_MODE=parallel           parallel: one `curl --parallel` process; xargs: one curl per
 #                                object or range, `xargs -P CURL_PARALLEL`
@@ -43,7 +43,7 @@ ensure_installed /usr/bin/aws=awscli /usr/bin/curl=curl /usr/bin/time=time \
     /usr/bin/python3=python3 /usr/bin/node=nodejs /usr/bin/npm=npm /usr/bin/timeout=coreutils
 
 BIG_MIB=${BIG_MIB:-512} SMALL_COUNT=${SMALL_COUNT:-512} SMALL_KIB=${SMALL_KIB:-1024}
-MODEL_MIB=${MODEL_MIB:-512} ROUNDS=${ROUNDS:-1} TIMEOUT_S=${TIMEOUT_S:-900}
+MODEL_MIB=${MODEL_MIB:-512} ROUNDS=${ROUNDS:-3} TIMEOUT_S=${TIMEOUT_S:-900}
 CURL_MODE=${CURL_MODE:-parallel} CURL_PARALLEL=${CURL_PARALLEL:-16} RANGE_MIB=${RANGE_MIB:-8}
 TARGET_CLI_RATIO=${TARGET_CLI_RATIO:-2} TARGET_CEILING=${TARGET_CEILING:-0.8}
 TARGET_RSS_MIB=${TARGET_RSS_MIB:-64}
@@ -159,6 +159,11 @@ measure() {
     M_REQS=$((r1 - r0))
 }
 
+# manifest DIR: "sha256  ./path" of every file under DIR, sorted.
+manifest() {
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
 # record TOOL: appends the last measurement to $WORK/results (one line per run).
 record() {
     printf '%s %s %s %s %s %s\n' "$1" "$M_WALL" "$M_CPU" "$M_RSS_KIB" "$M_SRV_CPU" "$M_REQS" \
@@ -187,6 +192,8 @@ if ((SMALL_COUNT > 0)); then
 fi
 CHANNEL_BYTES=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
 CHANNEL_OBJECTS=$(find "$SRC" -type f | wc -l)
+manifest "$SRC" >"$WORK/channel.manifest"
+BIG_SHA256=$(sed -n 's|^\([0-9a-f]*\)  \./big\.bin$|\1|p' "$WORK/channel.manifest")
 
 echo "$BENCH_NAME: uploading it to $ENDPOINT/$BUCKET/channel/ with the AWS CLI" >&2
 measure setup-upload "${AWS[@]}" s3 cp --recursive --only-show-errors "$SRC" "s3://$BUCKET/channel/"
@@ -267,7 +274,8 @@ download() {
             "s3://$BUCKET/channel/" "$dest"
         ;;
     curl)
-        mkdir -p "$dest/small"
+        mkdir -p "$dest"
+        ((SMALL_COUNT == 0)) || mkdir -p "$dest/small"
         if [[ $CURL_MODE == parallel ]]; then
             write_curl_config "$dest" >"$WORK/curl.config"
             measure "dl-curl-$round" curl --parallel --parallel-max "$CURL_PARALLEL" \
@@ -278,40 +286,38 @@ download() {
         fi
         ;;
     esac
-    record "dl-$tool"
-    verify_download "$tool" "$dest"
+    if ((round > 0)); then
+        record "dl-$tool"
+        verify_download "$tool" "$dest"
+    fi
+    # Deleted at once, by every client: each timed download starts right after one was deleted
+    # (see "Page cache" in bench/README.md for why that matters on this VM).
     rm -rf "$dest"
+    sync
 }
 
-# The download must be the channel, byte for byte (diff -r compares contents), and nothing else.
+# The download must be the channel, byte for byte, and nothing else (no partial files either):
+# its manifest is the channel's. Checksums instead of a kept reference copy, so that no client's
+# download stays in the page cache to change the memory the next one starts with.
 verify_download() {
     local tool=$1 dest=$2 got
     case $tool in
-    parity)
-        dest=$dest/input/data/train
-        if [[ -d $WORK/dl/aws-ref ]]; then
-            diff -rq "$WORK/dl/aws-ref" "$dest" >&2 || die "parity-init's download differs from the AWS CLI's"
-        fi
-        ;;
+    parity) dest=$dest/input/data/train ;;
     curl)
         if ((BIG_MIB > 0)); then
-            cat "$dest"/big.bin.part-* | cmp -s - "$SRC/big.bin" ||
-                die "curl's ranges of big.bin do not join into the object"
+            got=$(cat "$dest"/big.bin.part-* | sha256sum | cut -d' ' -f1)
+            [[ $got == "$BIG_SHA256" ]] || die "curl's ranges of big.bin do not join into the object"
             rm -f "$dest"/big.bin.part-*
+            printf '%s  ./big.bin\n' "$got" >"$WORK/big.manifest"
         fi
-        # big.bin is checked; diff -x leaves it out on both sides
-        diff -rq -x big.bin "$SRC" "$dest" >&2 || die "curl's download differs from the channel"
-        return 0
         ;;
     esac
-    got=$(find "$dest" -name '*.parity-partial*' | head -n 3)
-    [[ -z $got ]] || die "$tool left partial files: $got"
-    diff -rq "$SRC" "$dest" >&2 || die "$tool's download differs from the channel"
-    if [[ $tool == aws && ! -d $WORK/dl/aws-ref ]]; then
-        # Kept for the parity-init comparison of every later round.
-        mv "$dest" "$WORK/dl/aws-ref"
-        mkdir -p "$dest"
-    fi
+    got=$(
+        manifest "$dest"
+        if [[ $tool == curl ]] && ((BIG_MIB > 0)); then cat "$WORK/big.manifest"; fi
+    )
+    [[ $(sort <<<"$got") == "$(sort "$WORK/channel.manifest")" ]] ||
+        die "$tool's download is not the channel:"$'\n'"$(diff <(sort "$WORK/channel.manifest") <(sort <<<"$got") | head -n 20)"
 }
 
 upload() {
@@ -355,8 +361,12 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$WORK/results"
 : >"$WORK/materialize_ms"
 : >"$WORK/model_targz_bytes"
-DL_TOOLS=(aws parity curl) # the AWS CLI first in round 1: its copy is the reference
+DL_TOOLS=(aws parity curl)
 UP_TOOLS=(parity aws pack)
+# A warm-up download, not timed: the server's first requests, and the first downloaded bytes
+# of the run, are paid by none of the clients.
+echo "$BENCH_NAME: warm-up download with curl (not timed)" >&2
+download curl 0
 for ((r = 1; r <= ROUNDS; r++)); do
     for ((k = 0; k < 3; k++)); do
         t=${DL_TOOLS[$(((k + r - 1) % 3))]}
@@ -432,7 +442,7 @@ header=$(printf '  %-44s %8s %9s %8s %8s %9s %6s' client 'wall s' 'MiB/s' 'cli C
     fi
     printf '  parity-init materialize phase: %s ms (median); curl: %s transfers\n' \
         "$(median_file "$WORK/materialize_ms")" "$CURL_TRANSFERS"
-    printf '  checks: parity-init and AWS CLI downloads identical to the channel and to each other; curl'"'"'s too\n'
+    printf '  checks: every download (curl'"'"'s ranges joined) has the channel'"'"'s SHA-256 manifest\n'
     echo
     printf 'upload: model folder, %s files, %.1f MiB (one %s MiB file, random bytes); model.tar.gz %.1f MiB\n' \
         "$MODEL_FILES" "$(awk -v b="$MODEL_BYTES" 'BEGIN { print b / 1048576 }')" "$MODEL_MIB" \

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* libcurl easy handles, one per request; retries and backoff around them. */
+/* Requests on libcurl easy handles (one per thread, kept alive); retries and backoff around them.
+ */
 #include "lib/http.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "lib/crypto.h"
+#include "lib/http_call.h"
 
 /* Where distributions keep their CA bundle: Debian/Ubuntu, RHEL/Fedora, SUSE, Alpine. */
 static const char *const ca_paths[] = {
@@ -96,54 +98,43 @@ bool http_is_retryable(long status, const char *body)
     return false;
 }
 
-struct sink {
-    CURL *curl;
-    struct http_response *resp;
-    const struct http_sink *stream; /* for 2xx bodies, or NULL */
-    bool overflow;
-};
-
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
-    struct sink *s = ctx;
+    struct http_call *k = ctx;
+    const struct http_sink *stream = k->req->sink;
     struct perr ignored = {0};
     long status = 0;
 
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (s->stream && status >= 200 && status < 300) {
-        if (!s->stream->write(s->stream->ctx, data, size * n)) {
-            s->resp->sink_failed = true;
+    curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (stream && status >= 200 && status < 300) {
+        if (!stream->write(stream->ctx, data, size * n)) {
+            k->resp->sink_failed = true;
             return 0;
         }
         return size * n;
     }
-    if (buf_append(&s->resp->body, data, size * n, &ignored) < 0) {
-        s->overflow = true;
+    if (buf_append(&k->resp->body, data, size * n, &ignored) < 0) {
+        k->overflow = true;
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
     }
     return size * n;
 }
 
 /* The upload body, read from the request's fd with pread: threads may share the fd. */
-struct upload {
-    const struct http_request *req;
-    size_t sent;
-};
-
 static size_t on_upload(char *data, size_t size, size_t n, void *ctx)
 {
-    struct upload *u = ctx;
+    struct http_call *k = ctx;
     size_t want = size * n;
     ssize_t got;
 
-    if (want > u->req->body_len - u->sent)
-        want = u->req->body_len - u->sent;
+    if (want > k->req->body_len - k->sent)
+        want = k->req->body_len - k->sent;
     do {
-        got = pread(u->req->body_fd, data, want, (off_t)(u->req->body_off + u->sent));
+        got = pread(k->req->body_fd, data, want, (off_t)(k->req->body_off + k->sent));
     } while (got < 0 && errno == EINTR);
     if (got < 0)
         return CURL_READFUNC_ABORT;
-    u->sent += (size_t)got;
+    k->sent += (size_t)got;
     return (size_t)got;
 }
 
@@ -269,37 +260,32 @@ void http_thread_release(void)
     }
 }
 
-/* One attempt. Returns 0 with resp filled, or -1 with err set; *retry says whether to try again. */
-static int attempt(const struct http_request *req,
-                   const struct http_opts *o,
-                   struct http_response *resp,
-                   bool *retry,
-                   struct perr *err)
+void http_call_begin(struct http_call *k,
+                     CURL *c,
+                     const struct http_request *req,
+                     const struct http_opts *o,
+                     struct http_response *resp)
 {
-    CURL *c = thread_handle();
-    struct curl_slist *headers = NULL;
-    struct sink sink = {c, resp, req->sink, false};
-    struct upload up = {req, 0};
     const char *ca = http_ca_bundle();
-    char detail[CURL_ERROR_SIZE] = "";
-    CURLcode rc;
 
-    *retry = false;
-    if (!c)
-        return perr_set(err, PERR_NOMEM, "out of memory starting an HTTP request");
+    memset(k, 0, sizeof(*k));
+    k->curl = c;
+    k->req = req;
+    k->o = *o;
+    k->resp = resp;
     for (size_t i = 0; req->headers && req->headers[i]; i++)
-        headers = curl_slist_append(headers, req->headers[i]);
+        k->headers = curl_slist_append(k->headers, req->headers[i]);
     /* libcurl would add "Expect: 100-continue" to larger bodies; AWS endpoints do not need it. */
-    headers = curl_slist_append(headers, "Expect:");
+    k->headers = curl_slist_append(k->headers, "Expect:");
     buf_reset(&resp->body);
     resp->date[0] = resp->etag[0] = '\0';
     resp->content_length = -1;
     resp->sink_failed = false;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, k->headers);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* PID 1 owns the signals; threads resolve */
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, k->detail);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
@@ -324,7 +310,7 @@ static int attempt(const struct http_request *req,
         curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
     }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     if (o->abort_at_ms) {
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -340,7 +326,7 @@ static int attempt(const struct http_request *req,
         curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
-        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+        curl_easy_setopt(c, CURLOPT_READDATA, k);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
     } else if (req->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
@@ -348,13 +334,21 @@ static int attempt(const struct http_request *req,
     } else if (strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
-    rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* `detail` ends with this call */
-    curl_slist_free_all(headers);
-    if (sink.overflow)
+}
+
+int http_call_end(struct http_call *k, CURLcode rc, bool *retry, struct perr *err)
+{
+    const struct http_request *req = k->req;
+    struct http_response *resp = k->resp;
+
+    *retry = false;
+    curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_easy_setopt(k->curl, CURLOPT_ERRORBUFFER, NULL); /* `detail` ends with the call */
+    curl_slist_free_all(k->headers);
+    k->headers = NULL;
+    if (k->overflow)
         return perr_set(err, PERR_LIMIT, "%s %s: the response is larger than %zu bytes",
-                        req->method, req->url, o->max_body_bytes);
+                        req->method, req->url, k->o.max_body_bytes);
     if (resp->sink_failed)
         return perr_set(err, PERR_IO, "%s %s: could not store the body", req->method, req->url);
     if (rc == CURLE_ABORTED_BY_CALLBACK)
@@ -366,10 +360,27 @@ static int attempt(const struct http_request *req,
         *retry = transient(rc);
         /* libcurl's own words say more than its code ("Operation too slow", the host) */
         return perr_set(err, rc == CURLE_OPERATION_TIMEDOUT ? PERR_TIMEOUT : PERR_HTTP, "%s %s: %s",
-                        req->method, req->url, detail[0] ? detail : curl_easy_strerror(rc));
+                        req->method, req->url, k->detail[0] ? k->detail : curl_easy_strerror(rc));
     }
     *retry = http_is_retryable(resp->status, resp->body.data);
     return 0;
+}
+
+/* One attempt on the calling thread's handle. */
+static int attempt(const struct http_request *req,
+                   const struct http_opts *o,
+                   struct http_response *resp,
+                   bool *retry,
+                   struct perr *err)
+{
+    CURL *c = thread_handle();
+    struct http_call k;
+
+    *retry = false;
+    if (!c)
+        return perr_set(err, PERR_NOMEM, "out of memory starting an HTTP request");
+    http_call_begin(&k, c, req, o, resp);
+    return http_call_end(&k, curl_easy_perform(c), retry, err);
 }
 
 void http_backoff(long base_ms, long cap_ms, int tries)
@@ -388,13 +399,9 @@ void http_backoff(long base_ms, long cap_ms, int tries)
         ;
 }
 
-int http_do(const struct http_request *req,
-            const struct http_opts *opts,
-            struct http_response *resp,
-            struct perr *err)
+struct http_opts http_opts_defaults(const struct http_opts *given)
 {
-    struct http_opts o = *opts;
-    int rc = -1;
+    struct http_opts o = *given;
 
     if (!o.connect_timeout_ms)
         o.connect_timeout_ms = 2000;
@@ -410,6 +417,17 @@ int http_do(const struct http_request *req,
         o.backoff_cap_ms = 20000;
     if (!o.idempotent)
         o.max_attempts = 1;
+    return o;
+}
+
+int http_do(const struct http_request *req,
+            const struct http_opts *opts,
+            struct http_response *resp,
+            struct perr *err)
+{
+    struct http_opts o = http_opts_defaults(opts);
+    int rc = -1;
+
     if (resp->body.max_bytes == 0)
         buf_init(&resp->body, o.max_body_bytes);
     for (resp->attempts = 1;; resp->attempts++) {

@@ -180,8 +180,91 @@ static bool out_of_time(const struct s3_client *s)
     return deadline && now_ms() + 100 >= deadline;
 }
 
-/* Sends one signed request; extra headers are sent and signed. With a deadline, the request
- * may not outlast it. */
+/* A signed request ready for lib/http; what req points to lives here until s3_unprepare. */
+struct s3_prepared {
+    struct buf url, path;
+    struct awssign_headers h;
+    struct http_request req;
+    struct http_opts opts;
+};
+
+static void s3_unprepare(struct s3_prepared *p)
+{
+    awssign_wipe(&p->h);
+    buf_cleanup(&p->url);
+    buf_cleanup(&p->path);
+}
+
+/* Signs one request (extra headers are sent and signed). With a deadline, the request may not
+ * outlast it. */
+static int s3_prepare(const struct s3_client *s,
+                      const char *method,
+                      const char *bucket,
+                      const char *key,
+                      const char *query,
+                      const struct sigv4_header *extra,
+                      size_t extra_count,
+                      const struct http_sink *sink,
+                      const struct s3_body *body,
+                      const struct http_opts *given,
+                      struct s3_prepared *p,
+                      struct perr *err)
+{
+    uint64_t deadline = s3_deadline(s);
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    buf_init(&p->url, 8192);
+    buf_init(&p->path, 4096);
+    p->opts = *given;
+    p->opts.abort_at_ms = s->deadline_ms; /* a transfer in flight stops when the budget does */
+    if (deadline) {
+        uint64_t now = now_ms();
+        if (now + 100 >= deadline)
+            return perr_set(err, PERR_TIMEOUT,
+                            "%s s3://%s/%s: not started: the time left before the platform's "
+                            "SIGKILL (PARITY_STOP_SECONDS) is spent",
+                            method, bucket, key);
+        if (!p->opts.total_timeout_ms || (uint64_t)p->opts.total_timeout_ms > deadline - now)
+            p->opts.total_timeout_ms = (long)(deadline - now);
+    }
+    rc = object_url(s, bucket, key, &p->url, &p->path, err);
+    if (rc == 0 && query)
+        rc = buf_printf(&p->url, err, "?%s", query);
+    if (rc == 0) {
+        /* the URL without its query: awssign reads host and nothing else from it */
+        char *q = strchr(p->url.data, '?');
+        struct awssign_call call = {.method = method,
+                                    .url = p->url.data,
+                                    .path = p->path.data,
+                                    .query = query,
+                                    .extra = extra,
+                                    .extra_count = extra_count,
+                                    .body = body ? body->data : NULL,
+                                    .body_len = body && body->data ? (size_t)body->len : 0,
+                                    .region = s->region,
+                                    .service = "s3",
+                                    .s3 = true,
+                                    .s3_payload_hash = body ? body->sha256_hex : NULL};
+        if (q)
+            *q = '\0';
+        rc = awssign_headers(&call, s->creds, &p->h, err);
+        if (q)
+            *q = '?';
+    }
+    if (rc == 0)
+        p->req = (struct http_request){.method = method,
+                                       .url = p->url.data,
+                                       .headers = p->h.lines,
+                                       .sink = sink,
+                                       .body = body ? body->data : NULL,
+                                       .body_fd = body && !body->data ? body->fd : 0,
+                                       .body_off = body ? body->off : 0,
+                                       .body_len = body ? (size_t)body->len : 0};
+    return rc;
+}
+
+/* Sends one signed request and waits for its answer. */
 static int s3_request(const struct s3_client *s,
                       const char *method,
                       const char *bucket,
@@ -195,64 +278,13 @@ static int s3_request(const struct s3_client *s,
                       struct http_response *resp,
                       struct perr *err)
 {
-    struct http_opts opts = *given;
-    struct buf url, path;
-    struct awssign_headers h;
-    int rc;
+    struct s3_prepared p;
+    int rc =
+        s3_prepare(s, method, bucket, key, query, extra, extra_count, sink, body, given, &p, err);
 
-    uint64_t deadline = s3_deadline(s);
-
-    opts.abort_at_ms = s->deadline_ms; /* a transfer in flight stops when the budget does */
-    if (deadline) {
-        uint64_t now = now_ms();
-        if (now + 100 >= deadline)
-            return perr_set(err, PERR_TIMEOUT,
-                            "%s s3://%s/%s: not started: the time left before the platform's "
-                            "SIGKILL (PARITY_STOP_SECONDS) is spent",
-                            method, bucket, key);
-        if (!opts.total_timeout_ms || (uint64_t)opts.total_timeout_ms > deadline - now)
-            opts.total_timeout_ms = (long)(deadline - now);
-    }
-    buf_init(&url, 8192);
-    buf_init(&path, 4096);
-    rc = object_url(s, bucket, key, &url, &path, err);
-    if (rc == 0 && query)
-        rc = buf_printf(&url, err, "?%s", query);
-    if (rc == 0) {
-        /* the URL without its query: awssign reads host and nothing else from it */
-        char *q = strchr(url.data, '?');
-        struct awssign_call call = {.method = method,
-                                    .url = url.data,
-                                    .path = path.data,
-                                    .query = query,
-                                    .extra = extra,
-                                    .extra_count = extra_count,
-                                    .body = body ? body->data : NULL,
-                                    .body_len = body && body->data ? (size_t)body->len : 0,
-                                    .region = s->region,
-                                    .service = "s3",
-                                    .s3 = true,
-                                    .s3_payload_hash = body ? body->sha256_hex : NULL};
-        if (q)
-            *q = '\0';
-        rc = awssign_headers(&call, s->creds, &h, err);
-        if (q)
-            *q = '?';
-    }
-    if (rc == 0) {
-        struct http_request req = {.method = method,
-                                   .url = url.data,
-                                   .headers = h.lines,
-                                   .sink = sink,
-                                   .body = body ? body->data : NULL,
-                                   .body_fd = body && !body->data ? body->fd : 0,
-                                   .body_off = body ? body->off : 0,
-                                   .body_len = body ? (size_t)body->len : 0};
-        rc = http_do(&req, &opts, resp, err);
-        awssign_wipe(&h);
-    }
-    buf_cleanup(&url);
-    buf_cleanup(&path);
+    if (rc == 0)
+        rc = http_do(&p.req, &p.opts, resp, err);
+    s3_unprepare(&p);
     return rc;
 }
 
@@ -341,7 +373,7 @@ int s3_list(const struct s3_client *s,
     return rc;
 }
 
-/* Object transfers: long, streamed, one attempt per request (s3_get_range resumes, uploads
+/* Object transfers: long, streamed, one attempt per request (an s3_get resumes, uploads
  * start their part over), and dropped when no byte moves for a minute. */
 static const struct http_opts transfer_opts = {.max_body_bytes = 64 * 1024,
                                                .max_attempts = 1,
@@ -396,152 +428,179 @@ int s3_head(const struct s3_client *s,
     return rc;
 }
 
-/* libcurl hands over 16 KiB at a time; writes go out in runs of this size instead. */
-#define SINK_BUFFER (256u << 10)
-
-/* One write buffer per thread, kept for the thread's life: a buffer this size allocated per
- * request is a fresh mapping each time (page faults and zeroing for every range). */
-static pthread_key_t sink_key;
-static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
-
-static void make_sink_key(void)
-{
-    if (pthread_key_create(&sink_key, free) != 0)
-        abort(); /* only with PTHREAD_KEYS_MAX keys taken: never in this program */
-}
-
-static char *sink_buffer(void)
-{
-    char *b;
-
-    pthread_once(&sink_once, make_sink_key);
-    b = pthread_getspecific(sink_key);
-    if (!b && (b = malloc(SINK_BUFFER)) != NULL && pthread_setspecific(sink_key, b) != 0) {
-        free(b);
-        b = NULL;
-    }
-    return b;
-}
-
-struct range_sink {
+struct s3_get {
     const struct s3_client *s;
+    const char *bucket;
+    const struct s3_object *o;
     int fd;
+    uint64_t off; /* the range asked for: [off, end) */
     uint64_t at;  /* the offset of the next byte received */
-    uint64_t end; /* one past the last byte wanted */
-    char *buf;    /* received, not yet written: the bytes before `at` */
-    size_t used;
+    uint64_t end;
+    char *buf; /* received, not yet written: the `used` bytes before `at` */
+    size_t buf_size, used;
     bool too_long;
     bool write_failed;
+    int tries;
+    char range[64];
+    char what[1200];
+    struct sigv4_header extra[2];
+    struct http_sink sink;
+    struct s3_prepared p;
+    bool prepared;
+    struct http_response resp;
 };
 
 /* Writes the buffered bytes where they belong. */
-static bool flush_range(struct range_sink *f)
+static bool flush_range(struct s3_get *g)
 {
-    uint64_t off = f->at - f->used;
+    uint64_t off = g->at - g->used;
     size_t done = 0;
 
-    while (done < f->used) {
-        ssize_t n = pwrite(f->fd, f->buf + done, f->used - done, (off_t)(off + done));
+    while (done < g->used) {
+        ssize_t n = pwrite(g->fd, g->buf + done, g->used - done, (off_t)(off + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            f->write_failed = true;
+            g->write_failed = true;
             return false;
         }
         done += (size_t)n;
     }
-    f->used = 0;
+    g->used = 0;
     return true;
 }
 
 static bool write_range(void *ctx, const char *data, size_t len)
 {
-    struct range_sink *f = ctx;
+    struct s3_get *g = ctx;
 
-    if (len > f->end - f->at) {
-        f->too_long = true; /* more than asked for: not the object we listed */
+    if (len > g->end - g->at) {
+        g->too_long = true; /* more than asked for: not the object we listed */
         return false;
     }
     while (len) {
-        size_t n = len < SINK_BUFFER - f->used ? len : SINK_BUFFER - f->used;
-        memcpy(f->buf + f->used, data, n);
-        f->used += n;
-        f->at += n;
-        count_moved(f->s, n);
+        size_t n = len < g->buf_size - g->used ? len : g->buf_size - g->used;
+        memcpy(g->buf + g->used, data, n);
+        g->used += n;
+        g->at += n;
+        count_moved(g->s, n);
         data += n;
         len -= n;
-        if (f->used == SINK_BUFFER && !flush_range(f))
+        if (g->used == g->buf_size && !flush_range(g))
             return false;
     }
     return true;
 }
 
-int s3_get_range(const struct s3_client *s,
-                 const char *bucket,
-                 const struct s3_object *o,
-                 int fd,
-                 uint64_t off,
-                 uint64_t len,
-                 struct perr *err)
+struct s3_get *s3_get_new(const struct s3_client *s,
+                          const char *bucket,
+                          const struct s3_object *o,
+                          int fd,
+                          uint64_t off,
+                          uint64_t len,
+                          char *buf,
+                          size_t buf_size)
 {
-    struct range_sink f = {.s = s, .fd = fd, .at = off, .end = off + len};
-    struct http_sink sink = {write_range, &f};
-    bool whole = off == 0 && len == o->size;
-    char range[64], what[1200];
-    int rc = -1;
+    struct s3_get *g = calloc(1, sizeof(*g));
 
-    snprintf(what, sizeof(what), "downloading s3://%s/%s", bucket, o->key);
-    f.buf = sink_buffer();
-    if (!f.buf)
-        return perr_set(err, PERR_NOMEM, "%s: out of memory", what);
-    for (int tries = 1; tries <= S3_GET_TRIES; tries++) {
-        struct sigv4_header extra[2];
-        size_t n = 0;
-        struct http_response resp;
-        if (!whole || f.at > off) {
-            snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, f.at, f.end - 1);
-            extra[n++] = (struct sigv4_header){"range", range};
-        }
-        if (o->etag[0] && (n || tries > 1))
-            extra[n++] = (struct sigv4_header){"if-match", o->etag};
-        http_response_init(&resp);
-        rc = s3_request(s, "GET", bucket, o->key, NULL, extra, n, &sink, NULL, &transfer_opts,
-                        &resp, err);
-        /* what arrived is good whatever happened next: written now, a retry resumes after it */
-        if (f.used && !flush_range(&f) && rc == 0)
-            rc = -1;
-        if (rc == 0 && resp.status != 200 && resp.status != 206) {
-            rc = s3_error(what, &resp, err);
-            /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
-            if (!http_is_retryable(resp.status, resp.body.data))
-                tries = S3_GET_TRIES;
-        } else if (rc == 0 && n && resp.status == 200 && !whole) {
-            rc = perr_set(err, PERR_HTTP, "%s: the server ignored the byte range", what);
-            tries = S3_GET_TRIES;
-        } else if (rc == 0 && o->etag[0] && resp.etag[0] && strcmp(resp.etag, o->etag) != 0) {
-            rc = perr_set(err, PERR_HTTP, "%s: the object changed while it was listed", what);
-            tries = S3_GET_TRIES;
-        } else if (rc < 0 && f.too_long) {
-            rc = perr_set(err, PERR_HTTP, "%s: longer than the %" PRIu64 " bytes listed", what,
-                          o->size);
-            tries = S3_GET_TRIES;
-        } else if (rc < 0 && f.write_failed) {
-            rc = perr_sys(err, "%s: writing it", what);
-            tries = S3_GET_TRIES;
-        } else if (rc < 0 && out_of_time(s)) {
-            tries = S3_GET_TRIES; /* out of time, not a slow peer */
-        }
-        http_response_cleanup(&resp);
-        if (rc == 0 && f.at == f.end)
-            break;
-        if (rc == 0)
-            rc =
-                perr_set(err, PERR_HTTP, "%s: the connection ended at byte %" PRIu64 " of %" PRIu64,
-                         what, f.at - off, len);
-        if (tries < S3_GET_TRIES)
-            pause_before(tries);
+    if (!g)
+        return NULL;
+    *g = (struct s3_get){.s = s,
+                         .bucket = bucket,
+                         .o = o,
+                         .fd = fd,
+                         .off = off,
+                         .at = off,
+                         .end = off + len,
+                         .buf = buf,
+                         .buf_size = buf_size};
+    g->sink = (struct http_sink){write_range, g};
+    snprintf(g->what, sizeof(g->what), "downloading s3://%s/%s", bucket, o->key);
+    http_response_init(&g->resp);
+    return g;
+}
+
+void s3_get_free(struct s3_get *g)
+{
+    if (!g)
+        return;
+    if (g->prepared)
+        s3_unprepare(&g->p);
+    http_response_cleanup(&g->resp);
+    free(g);
+}
+
+int s3_get_next(struct s3_get *g,
+                const struct http_request **req,
+                const struct http_opts **opts,
+                struct http_response **resp,
+                struct perr *err)
+{
+    bool whole = g->off == 0 && g->end == g->o->size;
+    size_t n = 0;
+
+    if (g->prepared)
+        s3_unprepare(&g->p);
+    g->prepared = false;
+    g->tries++;
+    if (!whole || g->at > g->off) {
+        snprintf(g->range, sizeof(g->range), "bytes=%" PRIu64 "-%" PRIu64, g->at, g->end - 1);
+        g->extra[n++] = (struct sigv4_header){"range", g->range};
     }
-    return rc;
+    if (g->o->etag[0] && (n || g->tries > 1))
+        g->extra[n++] = (struct sigv4_header){"if-match", g->o->etag};
+    http_response_cleanup(&g->resp);
+    http_response_init(&g->resp);
+    if (s3_prepare(g->s, "GET", g->bucket, g->o->key, NULL, g->extra, n, &g->sink, NULL,
+                   &transfer_opts, &g->p, err) < 0) {
+        s3_unprepare(&g->p);
+        return -1;
+    }
+    g->prepared = true;
+    *req = &g->p.req;
+    *opts = &g->p.opts;
+    *resp = &g->resp;
+    return 0;
+}
+
+int s3_get_ended(struct s3_get *g, int rc, struct perr *err, long *pause_ms)
+{
+    const struct http_response *resp = &g->resp;
+    bool whole = g->off == 0 && g->end == g->o->size;
+    bool final = false;
+
+    /* what arrived is good whatever happened next: written now, a retry resumes after it */
+    if (g->used && !flush_range(g) && rc == 0)
+        rc = -1;
+    if (rc == 0 && resp->status != 200 && resp->status != 206) {
+        rc = s3_error(g->what, resp, err);
+        /* 5xx and throttling are worth another try; 4xx (gone, changed, denied) is not */
+        final = !http_is_retryable(resp->status, resp->body.data);
+    } else if (rc == 0 && !whole && resp->status == 200) {
+        rc = perr_set(err, PERR_HTTP, "%s: the server ignored the byte range", g->what);
+        final = true;
+    } else if (rc == 0 && g->o->etag[0] && resp->etag[0] && strcmp(resp->etag, g->o->etag) != 0) {
+        rc = perr_set(err, PERR_HTTP, "%s: the object changed while it was listed", g->what);
+        final = true;
+    } else if (rc < 0 && g->too_long) {
+        rc = perr_set(err, PERR_HTTP, "%s: longer than the %" PRIu64 " bytes listed", g->what,
+                      g->o->size);
+        final = true;
+    } else if (rc < 0 && g->write_failed) {
+        rc = perr_sys(err, "%s: writing it", g->what);
+        final = true;
+    } else if (rc < 0 && out_of_time(g->s)) {
+        final = true; /* out of time, not a slow peer */
+    }
+    if (rc == 0 && g->at == g->end)
+        return 0;
+    if (rc == 0)
+        rc = perr_set(err, PERR_HTTP, "%s: the connection ended at byte %" PRIu64 " of %" PRIu64,
+                      g->what, g->at - g->off, g->end - g->off);
+    if (final || g->tries >= S3_GET_TRIES)
+        return -1;
+    *pause_ms = 100L * g->tries;
+    return 1;
 }
 
 int s3_get_buf(const struct s3_client *s,

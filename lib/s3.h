@@ -7,6 +7,7 @@
 #define PARITY_S3_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/buf.h"
@@ -75,18 +76,41 @@ PARITY_MUST_CHECK int s3_head(const struct s3_client *s,
                               struct perr *err);
 
 /*
- * Writes bytes [off, off+len) of the object into fd at the same offsets (pwrite). A dropped
- * connection or a 5xx resumes where it stopped, up to 5 tries; every request after the first
- * (and every ranged one) is bound to the listed ETag with If-Match, so the bytes of two
- * versions never mix. A whole object is asked for without a Range.
+ * One ranged download: bytes [off, off+len) of the object into fd at the same offsets (pwrite),
+ * buffered in buf (the caller's, buf_size bytes, kept for many downloads). It runs as attempts
+ * that lib/http_parallel performs: s3_get_next gives the next attempt's request, s3_get_ended
+ * reads how it went. A dropped connection or a 5xx resumes where it stopped, up to 5 attempts;
+ * every request after the first (and every ranged one) is bound to the listed ETag with
+ * If-Match, so the bytes of two versions never mix. A whole object is asked for without a Range.
  */
-PARITY_MUST_CHECK int s3_get_range(const struct s3_client *s,
-                                   const char *bucket,
-                                   const struct s3_object *o,
-                                   int fd,
-                                   uint64_t off,
-                                   uint64_t len,
-                                   struct perr *err);
+struct s3_get;
+struct http_request;
+struct http_opts;
+struct http_response;
+
+/* NULL when out of memory. s, bucket and o must outlive it. */
+struct s3_get *s3_get_new(const struct s3_client *s,
+                          const char *bucket,
+                          const struct s3_object *o,
+                          int fd,
+                          uint64_t off,
+                          uint64_t len,
+                          char *buf,
+                          size_t buf_size);
+
+/* The next attempt, signed now: its request, options and response (all g's) for
+ * http_parallel_add. Fails when the stop budget is spent or signing fails. */
+PARITY_MUST_CHECK int s3_get_next(struct s3_get *g,
+                                  const struct http_request **req,
+                                  const struct http_opts **opts,
+                                  struct http_response **resp,
+                                  struct perr *err);
+
+/* The attempt ended (rc and err from lib/http): 0 when every byte is written; 1 to try again
+ * after *pause_ms; -1 when it failed for good (err says why). */
+PARITY_MUST_CHECK int s3_get_ended(struct s3_get *g, int rc, struct perr *err, long *pause_ms);
+
+void s3_get_free(struct s3_get *g);
 
 /* A small object (a config document) into out, at most out's max_bytes. */
 PARITY_MUST_CHECK int s3_get_buf(const struct s3_client *s,

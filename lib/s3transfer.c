@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A shared queue of parts, worked by a few threads; the calling thread logs progress. */
+/* A plan of whole objects and parts, transferred many at a time: downloads on the calling thread
+ * (lib/http_parallel, as curl --parallel runs them), uploads by a few threads working a shared
+ * queue (their bodies are read and signed per part). Progress is logged every few seconds. */
 #include "lib/s3transfer.h"
 
 #include <errno.h>
@@ -16,10 +18,11 @@
 
 #include "lib/fsutil.h"
 #include "lib/http.h"
+#include "lib/http_parallel.h"
 #include "lib/log.h"
 #include "lib/num.h"
 
-#define DEFAULT_JOBS      16 /* the AWS CLI makes 10 requests at a time; 16 cost ~6 MiB of buffers */
+#define DEFAULT_JOBS      16 /* requests at a time; the AWS CLI makes 10 */
 #define DEFAULT_GET_PART  (8ULL << 20)
 #define DEFAULT_PUT_PART  (16ULL << 20)
 #define DEFAULT_THRESHOLD (64ULL << 20)
@@ -146,20 +149,18 @@ static int finish_item(struct transfer *t, size_t i, int fd, struct perr *err)
     return 0;
 }
 
-static int run_task(struct transfer *t, const struct task *k, int fd, struct perr *err)
+static int run_upload_task(struct transfer *t, const struct task *k, int fd, struct perr *err)
 {
     struct s3transfer_item *it = &t->items[k->item];
     struct item_state *st = &t->state[k->item];
 
-    if (!t->upload)
-        return s3_get_range(&t->s3, t->bucket, &it->obj, fd, k->off, k->len, err);
     if (!st->upload_id)
         return s3_put_file(&t->s3, t->bucket, it->obj.key, it->path, err);
     return s3_mpu_part(&t->s3, t->bucket, it->obj.key, st->upload_id, k->part + 1, fd, k->off,
                        k->len, st->etags[k->part], err);
 }
 
-static void *worker(void *arg)
+static void *upload_worker(void *arg)
 {
     struct transfer *t = arg;
 
@@ -172,7 +173,7 @@ static void *worker(void *arg)
         fd = st->fd;
         pthread_mutex_unlock(&t->mu);
         if (rc == 0)
-            rc = run_task(t, k, fd, &err);
+            rc = run_upload_task(t, k, fd, &err);
         pthread_mutex_lock(&t->mu);
         if (rc == 0 && ++st->done == st->parts) {
             st->fd = -1; /* this thread owns the fd now */
@@ -200,6 +201,17 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void log_progress(struct transfer *t, const struct s3transfer_opts *o, uint64_t t0)
+{
+    uint64_t moved = __atomic_load_n(&t->moved, __ATOMIC_RELAXED);
+    uint64_t ms = now_ms() - t0;
+
+    log_info(o->phase, "progress %s %s bytes=%" PRIu64 " of=%" PRIu64 " percent=%u mib_s=%.1f",
+             t->upload ? "uploading" : "downloading", o->what, moved, t->total,
+             t->total ? (unsigned)(moved * 100 / t->total) : 100,
+             ms ? (double)moved / (1 << 20) / ((double)ms / 1000) : 0.0);
+}
+
 /* Waits for the workers, logging progress every few seconds once the transfer is slow enough
  * for someone to wonder. */
 static void wait_logging(struct transfer *t, const struct s3transfer_opts *o, uint64_t t0)
@@ -209,20 +221,13 @@ static void wait_logging(struct transfer *t, const struct s3transfer_opts *o, ui
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += PROGRESS_EVERY_MS / 1000;
-        if (pthread_cond_timedwait(&t->cv, &t->mu, &until) == ETIMEDOUT && t->running > 0) {
-            uint64_t moved = __atomic_load_n(&t->moved, __ATOMIC_RELAXED);
-            uint64_t ms = now_ms() - t0;
-            log_info(o->phase,
-                     "progress %s %s bytes=%" PRIu64 " of=%" PRIu64 " percent=%u mib_s=%.1f",
-                     t->upload ? "uploading" : "downloading", o->what, moved, t->total,
-                     t->total ? (unsigned)(moved * 100 / t->total) : 100,
-                     ms ? (double)moved / (1 << 20) / ((double)ms / 1000) : 0.0);
-        }
+        if (pthread_cond_timedwait(&t->cv, &t->mu, &until) == ETIMEDOUT && t->running > 0)
+            log_progress(t, o, t0);
     }
     pthread_mutex_unlock(&t->mu);
 }
 
-static int run_workers(struct transfer *t, const struct s3transfer_opts *o)
+static int run_uploads(struct transfer *t, const struct s3transfer_opts *o)
 {
     pthread_t threads[S3TRANSFER_MAX_JOBS];
     pthread_condattr_t ca;
@@ -242,7 +247,7 @@ static int run_workers(struct transfer *t, const struct s3transfer_opts *o)
         pthread_mutex_lock(&t->mu);
         t->running++; /* before the thread exists: it may be done before we look again */
         pthread_mutex_unlock(&t->mu);
-        if (pthread_create(&threads[started], NULL, worker, t) != 0) {
+        if (pthread_create(&threads[started], NULL, upload_worker, t) != 0) {
             pthread_mutex_lock(&t->mu);
             t->running--;
             pthread_mutex_unlock(&t->mu);
@@ -251,13 +256,167 @@ static int run_workers(struct transfer *t, const struct s3transfer_opts *o)
     }
     if (started == 0) {
         t->running = 1;
-        worker(t);
+        upload_worker(t);
     }
     wait_logging(t, o, t0);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
+    return t->failed ? -1 : 0;
+}
+
+/* Downloads: one thread runs every request at once (lib/http_parallel), as curl --parallel
+ * does; each slot is one request in flight (or waiting to try again), with its own buffer. */
+
+/* Received bytes go to the file in writes of this size. Measured (bench/README.md): larger
+ * writes make the page cache allocate larger folios, which on the benchmark VM cost up to three
+ * times the CPU of 32 KiB ones; smaller ones cost more system calls. */
+#define GET_BUFFER (32u << 10)
+
+struct slot {
+    const struct task *k;
+    struct s3_get *g; /* NULL: free */
+    int fd;
+    uint64_t start_at_ms; /* > 0: waiting to try again from then */
+    char *buf;
+};
+
+struct downloads {
+    struct transfer *t;
+    struct http_parallel *p;
+    struct slot slots[S3TRANSFER_MAX_JOBS];
+    int nslots;
+    int active; /* slots with a download (in flight or waiting to retry) */
+};
+
+static void slot_failed(struct downloads *d, struct perr *err)
+{
+    if (!d->t->failed) {
+        d->t->failed = true;
+        d->t->err = *err;
+    }
+}
+
+static void slot_release(struct downloads *d, struct slot *sl)
+{
+    s3_get_free(sl->g);
+    sl->g = NULL;
+    sl->k = NULL;
+    sl->start_at_ms = 0;
+    d->active--;
+}
+
+/* Sends the slot's next attempt. */
+static void slot_send(struct downloads *d, struct slot *sl)
+{
+    const struct http_request *req;
+    const struct http_opts *opts;
+    struct http_response *resp;
+    struct perr err = {0};
+
+    sl->start_at_ms = 0;
+    if (s3_get_next(sl->g, &req, &opts, &resp, &err) < 0 ||
+        http_parallel_add(d->p, req, opts, resp, sl, &err) < 0) {
+        slot_failed(d, &err);
+        slot_release(d, sl);
+    }
+}
+
+/* Starts the next task in a free slot. */
+static void slot_start(struct downloads *d, struct slot *sl)
+{
+    struct transfer *t = d->t;
+    const struct task *k = &t->tasks[t->next++];
+    struct item_state *st = &t->state[k->item];
+    struct perr err = {0};
+
+    if (open_item(t, k->item, &err) < 0) {
+        slot_failed(d, &err);
+        return;
+    }
+    sl->k = k;
+    sl->fd = st->fd;
+    sl->g = s3_get_new(&t->s3, t->bucket, &t->items[k->item].obj, st->fd, k->off, k->len, sl->buf,
+                       GET_BUFFER);
+    if (!sl->g) {
+        perr_set(&err, PERR_NOMEM, "out of memory downloading %s", t->items[k->item].obj.key);
+        slot_failed(d, &err);
+        return;
+    }
+    d->active++;
+    slot_send(d, sl);
+}
+
+static void on_get_done(void *ctx, void *tag, int rc, struct perr *err)
+{
+    struct downloads *d = ctx;
+    struct slot *sl = tag;
+    struct transfer *t = d->t;
+    struct item_state *st = &t->state[sl->k->item];
+    long pause_ms = 0;
+
+    rc = s3_get_ended(sl->g, rc, err, &pause_ms);
+    if (rc > 0 && !t->failed) {
+        sl->start_at_ms = now_ms() + (uint64_t)pause_ms;
+        return;
+    }
+    if (rc == 0 && ++st->done == st->parts) {
+        st->fd = -1; /* finish_item closes it */
+        rc = finish_item(t, sl->k->item, sl->fd, err);
+        st->finished = rc == 0;
+    }
+    if (rc < 0)
+        slot_failed(d, err);
+    slot_release(d, sl);
+}
+
+static int run_downloads(struct transfer *t, const struct s3transfer_opts *o)
+{
+    struct downloads d = {.t = t};
+    uint64_t t0 = now_ms(), next_log = t0 + PROGRESS_EVERY_MS;
+    int jobs = o->jobs < 1 ? 1 : o->jobs > S3TRANSFER_MAX_JOBS ? S3TRANSFER_MAX_JOBS : o->jobs;
+    struct perr err = {0};
+    bool ok;
+
+    d.nslots = (size_t)jobs > t->ntasks ? (int)t->ntasks : jobs;
+    d.p = http_parallel_new();
+    ok = d.p != NULL;
+    for (int i = 0; i < d.nslots; i++) {
+        d.slots[i].fd = -1;
+        d.slots[i].buf = malloc(GET_BUFFER);
+        ok = ok && d.slots[i].buf;
+    }
+    if (!ok) {
+        perr_set(&err, PERR_NOMEM, "out of memory starting %zu downloads", t->ntasks);
+        slot_failed(&d, &err);
+    }
+    /* After a failure nothing new starts and what is in flight is dropped: the caller removes
+     * the partial files. */
+    while (!t->failed) {
+        uint64_t now = now_ms(), wake = next_log;
+        for (int i = 0; i < d.nslots && !t->failed; i++) {
+            struct slot *sl = &d.slots[i];
+            if (!sl->g && t->next < t->ntasks)
+                slot_start(&d, sl);
+            else if (sl->g && sl->start_at_ms && sl->start_at_ms <= now)
+                slot_send(&d, sl);
+            if (sl->g && sl->start_at_ms && sl->start_at_ms < wake)
+                wake = sl->start_at_ms;
+        }
+        if (d.active == 0 || t->failed)
+            break;
+        (void)http_parallel_run(d.p, wake > now ? (long)(wake - now) : 0, on_get_done, &d);
+        if (now_ms() >= next_log) {
+            log_progress(t, o, t0);
+            next_log += PROGRESS_EVERY_MS;
+        }
+    }
+    http_parallel_free(d.p);
+    for (int i = 0; i < d.nslots; i++) {
+        s3_get_free(d.slots[i].g);
+        free(d.slots[i].buf);
+    }
     return t->failed ? -1 : 0;
 }
 
@@ -431,7 +590,7 @@ static int transfer(const struct s3_client *s,
     if (rc == 0)
         rc = plan(&t, parts_of, err);
     if (rc == 0)
-        rc = run_workers(&t, o);
+        rc = upload ? run_uploads(&t, o) : run_downloads(&t, o);
     if (rc < 0 && t.failed)
         *err = t.err;
     if (rc < 0 && upload && t.state)

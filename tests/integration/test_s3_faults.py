@@ -66,10 +66,11 @@ class FakeS3(LoopbackHTTP):
     closed: for a GET half the answer, for an upload half the request body, then no answer) or
     None (answer properly). The most specific list that has faults left is used.
 
-    stall names a kind (put, part, complete) whose every request is held, after some of its body
-    was read (complete: all of it), until release is set; `stalled` is set when the first one is
-    held. A held put or part is then dropped unstored (the sender went away mid-body); a held
-    complete goes on, and completes unless the upload was aborted meanwhile.
+    stall names a kind (get, put, part, complete) whose every request is held, after some of its
+    body was read (complete: all of it) or half of the answer sent (get), until release is set;
+    `stalled` is set when the first one is held. A held put or part is then dropped unstored (the
+    sender went away mid-body); a held get sends the rest of its answer; a held complete goes on,
+    and completes unless the upload was aborted meanwhile.
 
     requests: one dict per request (kind, method, key, query, headers in lower case, fault,
     status, and for GETs the range asked and the bytes sent). upload_started is set when the
@@ -324,6 +325,12 @@ class FakeS3(LoopbackHTTP):
                     self.rec["sent"] = (start, start + len(part) // 2)
                     return self.drop()
                 self.rec["sent"] = (start, end)
+                if outer.stall == "get" and not head_only:
+                    self.answer(status, part, headers, half=True)
+                    self.wfile.flush()
+                    self.hold()
+                    self.wfile.write(part[len(part) // 2:])
+                    return
                 self.answer(status, part, headers, head_only=head_only)
 
             def upload_body(self, fault):
@@ -493,6 +500,27 @@ def leftovers(root):
 
 
 # --- downloads -----------------------------------------------------------------------------------
+def test_a_download_that_outlasts_five_seconds_logs_its_progress(init, tmp_path, keys):
+    """The S3 answer stops halfway (held until the test lets it go): while it waits, parity-init
+    logs how far the channel got, every five seconds; then the download ends whole."""
+    root = tmp_path / "ml"
+    body = os.urandom(MIB)
+    with FakeS3({"data/a.bin": body}, stall="get") as fake:
+        proc = start_job(init, root, fake, keys, inputs={"train": f"s3://{BUCKET}/data/"},
+                         command=["/bin/true"])
+        assert fake.stalled.wait(EXIT_TIMEOUT), f"the download never reached S3:\n{proc.wait(10)}"
+        m = proc.wait_line(r"materialize: progress downloading channel=train .*$", stream="stderr",
+                           timeout=60)
+        fake.release.set()
+        r = proc.wait(timeout=EXIT_TIMEOUT)
+    assert r.returncode == 0, r
+    line = m.group(0)
+    assert f"bytes={MIB // 2} of={MIB} percent=50 " in line, line
+    assert re.search(r" mib_s=\d+\.\d$", line), line
+    assert (root / "input" / "data" / "train" / "a.bin").read_bytes() == body
+    assert leftovers(root) == []
+
+
 def test_failed_and_throttled_parts_of_a_ranged_download_are_retried(init, tmp_path, keys):
     """A large object comes down as parallel byte ranges bound to its ETag; a 500, SlowDown
     throttling and connections dropped mid-body on some of those parts are retried (a dropped
