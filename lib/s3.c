@@ -179,6 +179,20 @@ static bool out_of_time(const struct s3_client *s)
     return deadline && now_ms() + 100 >= deadline;
 }
 
+/* One S3 request: extra headers are sent and signed; a body (in memory or a file range) is
+ * signed by its SHA-256; a sink takes a 2xx answer's body. */
+struct s3_call {
+    const char *method;
+    const char *bucket;
+    const char *key;
+    const char *query; /* encoded, without '?', or NULL */
+    const struct sigv4_header *extra;
+    size_t extra_count;
+    const struct http_sink *sink;
+    const struct s3_body *body;
+    const struct http_opts *opts;
+};
+
 /* A signed request ready for lib/http; what req points to lives here until s3_unprepare. */
 struct s3_prepared {
     struct buf url, path;
@@ -194,28 +208,20 @@ static void s3_unprepare(struct s3_prepared *p)
     buf_cleanup(&p->path);
 }
 
-/* Signs one request (extra headers are sent and signed). With a deadline, the request may not
- * outlast it. */
+/* Signs one request. With a deadline, the request may not outlast it. */
 static int s3_prepare(const struct s3_client *s,
-                      const char *method,
-                      const char *bucket,
-                      const char *key,
-                      const char *query,
-                      const struct sigv4_header *extra,
-                      size_t extra_count,
-                      const struct http_sink *sink,
-                      const struct s3_body *body,
-                      const struct http_opts *given,
+                      const struct s3_call *c,
                       struct s3_prepared *p,
                       struct perr *err)
 {
+    const struct s3_body *body = c->body;
     uint64_t deadline = s3_deadline(s);
     int rc;
 
     memset(p, 0, sizeof(*p));
     buf_init(&p->url, 8192);
     buf_init(&p->path, 4096);
-    p->opts = *given;
+    p->opts = *c->opts;
     p->opts.abort_at_ms = s->deadline_ms; /* a transfer in flight stops when the budget does */
     if (deadline) {
         uint64_t now = now_ms();
@@ -223,22 +229,22 @@ static int s3_prepare(const struct s3_client *s,
             return perr_set(err, PERR_TIMEOUT,
                             "%s s3://%s/%s: not started: the time left before the platform's "
                             "SIGKILL (PARITY_STOP_SECONDS) is spent",
-                            method, bucket, key);
+                            c->method, c->bucket, c->key);
         if (!p->opts.total_timeout_ms || (uint64_t)p->opts.total_timeout_ms > deadline - now)
             p->opts.total_timeout_ms = (long)(deadline - now);
     }
-    rc = object_url(s, bucket, key, &p->url, &p->path, err);
-    if (rc == 0 && query)
-        rc = buf_printf(&p->url, err, "?%s", query);
+    rc = object_url(s, c->bucket, c->key, &p->url, &p->path, err);
+    if (rc == 0 && c->query)
+        rc = buf_printf(&p->url, err, "?%s", c->query);
     if (rc == 0) {
         /* the URL without its query: awssign reads host and nothing else from it */
         char *q = strchr(p->url.data, '?');
-        struct awssign_call call = {.method = method,
+        struct awssign_call call = {.method = c->method,
                                     .url = p->url.data,
                                     .path = p->path.data,
-                                    .query = query,
-                                    .extra = extra,
-                                    .extra_count = extra_count,
+                                    .query = c->query,
+                                    .extra = c->extra,
+                                    .extra_count = c->extra_count,
                                     .body = body ? body->data : NULL,
                                     .body_len = body && body->data ? (size_t)body->len : 0,
                                     .region = s->region,
@@ -252,10 +258,10 @@ static int s3_prepare(const struct s3_client *s,
             *q = '?';
     }
     if (rc == 0)
-        p->req = (struct http_request){.method = method,
+        p->req = (struct http_request){.method = c->method,
                                        .url = p->url.data,
                                        .headers = p->h.lines,
-                                       .sink = sink,
+                                       .sink = c->sink,
                                        .body = body ? body->data : NULL,
                                        .body_fd = body && !body->data ? body->fd : 0,
                                        .body_off = body ? body->off : 0,
@@ -265,21 +271,12 @@ static int s3_prepare(const struct s3_client *s,
 
 /* Sends one signed request and waits for its answer. */
 static int s3_request(const struct s3_client *s,
-                      const char *method,
-                      const char *bucket,
-                      const char *key,
-                      const char *query,
-                      const struct sigv4_header *extra,
-                      size_t extra_count,
-                      const struct http_sink *sink,
-                      const struct s3_body *body,
-                      const struct http_opts *given,
+                      const struct s3_call *c,
                       struct http_response *resp,
                       struct perr *err)
 {
     struct s3_prepared p;
-    int rc =
-        s3_prepare(s, method, bucket, key, query, extra, extra_count, sink, body, given, &p, err);
+    int rc = s3_prepare(s, c, &p, err);
 
     if (rc == 0)
         rc = http_do(&p.req, &p.opts, resp, err);
@@ -356,8 +353,13 @@ int s3_list(const struct s3_client *s,
             rc = sigv4_uri_encode(&query, prefix, strlen(prefix), false, err);
         http_response_init(&resp);
         if (rc == 0)
-            rc = s3_request(s, "GET", bucket, "", query.data, NULL, 0, NULL, NULL, &opts, &resp,
-                            err);
+            rc = s3_request(s,
+                            &(struct s3_call){.method = "GET",
+                                              .bucket = bucket,
+                                              .key = "",
+                                              .query = query.data,
+                                              .opts = &opts},
+                            &resp, err);
         snprintf(what, sizeof(what), "listing s3://%s/%s", bucket, prefix);
         if (rc == 0 && resp.status != 200)
             rc = s3_error(what, &resp, err);
@@ -410,7 +412,9 @@ int s3_head(const struct s3_client *s,
 
     snprintf(what, sizeof(what), "HeadObject s3://%s/%s", bucket, key);
     http_response_init(&resp);
-    rc = s3_request(s, "HEAD", bucket, key, NULL, NULL, 0, NULL, NULL, &control_opts, &resp, err);
+    rc = s3_request(
+        s, &(struct s3_call){.method = "HEAD", .bucket = bucket, .key = key, .opts = &control_opts},
+        &resp, err);
     if (rc == 0 && resp.status == 404)
         rc = perr_set(err, PERR_USAGE, "s3://%s/%s: no such object", bucket, key);
     else if (rc == 0 && resp.status != 200)
@@ -550,8 +554,15 @@ int s3_get_next(struct s3_get *g,
         g->extra[n++] = (struct sigv4_header){"if-match", g->o->etag};
     http_response_cleanup(&g->resp);
     http_response_init(&g->resp);
-    if (s3_prepare(g->s, "GET", g->bucket, g->o->key, NULL, g->extra, n, &g->sink, NULL,
-                   &transfer_opts, &g->p, err) < 0) {
+    if (s3_prepare(g->s,
+                   &(struct s3_call){.method = "GET",
+                                     .bucket = g->bucket,
+                                     .key = g->o->key,
+                                     .extra = g->extra,
+                                     .extra_count = n,
+                                     .sink = &g->sink,
+                                     .opts = &transfer_opts},
+                   &g->p, err) < 0) {
         s3_unprepare(&g->p);
         return -1;
     }
@@ -616,7 +627,9 @@ int s3_get_buf(const struct s3_client *s,
     snprintf(what, sizeof(what), "s3://%s/%s", bucket, key);
     opts.max_body_bytes = out->max_bytes;
     http_response_init(&resp);
-    rc = s3_request(s, "GET", bucket, key, NULL, NULL, 0, NULL, NULL, &opts, &resp, err);
+    rc = s3_request(s,
+                    &(struct s3_call){.method = "GET", .bucket = bucket, .key = key, .opts = &opts},
+                    &resp, err);
     if (rc == 0 && resp.status == 404)
         rc = perr_set(err, PERR_USAGE, "%s: no such object", what);
     else if (rc == 0 && resp.status != 200)
@@ -652,8 +665,14 @@ static int upload_body(const struct s3_client *s,
         bool again;
         http_response_cleanup(resp);
         http_response_init(resp);
-        rc = s3_request(s, "PUT", bucket, key, query, NULL, 0, NULL, &body, &transfer_opts, resp,
-                        err);
+        rc = s3_request(s,
+                        &(struct s3_call){.method = "PUT",
+                                          .bucket = bucket,
+                                          .key = key,
+                                          .query = query,
+                                          .body = &body,
+                                          .opts = &transfer_opts},
+                        resp, err);
         again = rc < 0 ? !out_of_time(s) : http_is_retryable(resp->status, resp->body.data);
         if (rc == 0 && resp->status != 200)
             rc = s3_error(what, resp, err);
@@ -713,8 +732,13 @@ int s3_mpu_create(const struct s3_client *s,
     http_response_init(&resp);
     /* A create that timed out may have happened: a second one only leaves an upload that is
      * never completed, which the caller aborts with the one it got. */
-    rc = s3_request(s, "POST", bucket, key, "uploads=", NULL, 0, NULL, NULL, &control_opts, &resp,
-                    err);
+    rc = s3_request(s,
+                    &(struct s3_call){.method = "POST",
+                                      .bucket = bucket,
+                                      .key = key,
+                                      .query = "uploads=",
+                                      .opts = &control_opts},
+                    &resp, err);
     if (rc == 0 && resp.status != 200)
         rc = s3_error(what, &resp, err);
     if (rc == 0 && (xml_text(resp.body.data ? resp.body.data : "", resp.body.len, "UploadId",
@@ -802,8 +826,14 @@ int s3_mpu_complete(const struct s3_client *s,
         rc = buf_append_str(&xml, "</CompleteMultipartUpload>", err);
     if (rc == 0) {
         struct s3_body body = {.data = xml.data, .len = xml.len};
-        rc = s3_request(s, "POST", bucket, key, q.data, NULL, 0, NULL, &body, &control_opts, &resp,
-                        err);
+        rc = s3_request(s,
+                        &(struct s3_call){.method = "POST",
+                                          .bucket = bucket,
+                                          .key = key,
+                                          .query = q.data,
+                                          .body = &body,
+                                          .opts = &control_opts},
+                        &resp, err);
     }
     /* S3 may answer 200 and put an error in the body of a long completion */
     if (rc == 0 && (resp.status != 200 || (resp.body.data && strstr(resp.body.data, "<Error>"))))
@@ -830,8 +860,13 @@ int s3_mpu_abort(const struct s3_client *s,
     http_response_init(&resp);
     rc = upload_query(&q, 0, upload_id, err);
     if (rc == 0)
-        rc = s3_request(s, "DELETE", bucket, key, q.data, NULL, 0, NULL, NULL, &control_opts, &resp,
-                        err);
+        rc = s3_request(s,
+                        &(struct s3_call){.method = "DELETE",
+                                          .bucket = bucket,
+                                          .key = key,
+                                          .query = q.data,
+                                          .opts = &control_opts},
+                        &resp, err);
     if (rc == 0 && resp.status != 204 && resp.status != 200 && resp.status != 404)
         rc = s3_error(what, &resp, err);
     http_response_cleanup(&resp);
@@ -847,7 +882,10 @@ int s3_delete(const struct s3_client *s, const char *bucket, const char *key, st
 
     snprintf(what, sizeof(what), "DeleteObject s3://%s/%s", bucket, key);
     http_response_init(&resp);
-    rc = s3_request(s, "DELETE", bucket, key, NULL, NULL, 0, NULL, NULL, &control_opts, &resp, err);
+    rc = s3_request(
+        s,
+        &(struct s3_call){.method = "DELETE", .bucket = bucket, .key = key, .opts = &control_opts},
+        &resp, err);
     if (rc == 0 && resp.status != 204 && resp.status != 200 && resp.status != 404)
         rc = s3_error(what, &resp, err);
     http_response_cleanup(&resp);
