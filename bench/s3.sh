@@ -291,9 +291,8 @@ download() {
         verify_download "$tool" "$dest"
     fi
     # Deleted at once, by every client: each timed download starts right after one was deleted
-    # (see "Page cache" in bench/README.md for why that matters on this VM).
+    # (see "Page cache" in bench/README.md for why that matters on this VM; measure syncs).
     rm -rf "$dest"
-    sync
 }
 
 # The download must be the channel, byte for byte, and nothing else (no partial files either):

@@ -387,9 +387,16 @@ static const struct http_opts transfer_opts = {.max_body_bytes = 64 * 1024,
 static const struct http_opts control_opts = {
     .max_body_bytes = 1u << 20, .idempotent = true, .total_timeout_ms = 60000};
 
+/* How long to wait before attempt tries + 1 of a transfer. */
+static long retry_pause_ms(int tries)
+{
+    return 100L * tries;
+}
+
 static void pause_before(int tries)
 {
-    struct timespec ts = {0, 100000000L * tries};
+    long ms = retry_pause_ms(tries);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
     nanosleep(&ts, NULL);
 }
@@ -448,8 +455,7 @@ struct s3_get {
     char what[1200];
     struct sigv4_header extra[2];
     struct http_sink sink;
-    struct s3_prepared p;
-    bool prepared;
+    struct s3_prepared p; /* the attempt in flight (unprepare is safe twice, and when zeroed) */
     struct http_response resp;
 };
 
@@ -527,8 +533,7 @@ void s3_get_free(struct s3_get *g)
 {
     if (!g)
         return;
-    if (g->prepared)
-        s3_unprepare(&g->p);
+    s3_unprepare(&g->p);
     http_response_cleanup(&g->resp);
     free(g);
 }
@@ -542,9 +547,7 @@ int s3_get_next(struct s3_get *g,
     bool whole = g->off == 0 && g->end == g->o->size;
     size_t n = 0;
 
-    if (g->prepared)
-        s3_unprepare(&g->p);
-    g->prepared = false;
+    s3_unprepare(&g->p);
     g->tries++;
     if (!whole || g->at > g->off) {
         snprintf(g->range, sizeof(g->range), "bytes=%" PRIu64 "-%" PRIu64, g->at, g->end - 1);
@@ -562,11 +565,8 @@ int s3_get_next(struct s3_get *g,
                                      .extra_count = n,
                                      .sink = &g->sink,
                                      .opts = &transfer_opts},
-                   &g->p, err) < 0) {
-        s3_unprepare(&g->p);
+                   &g->p, err) < 0)
         return -1;
-    }
-    g->prepared = true;
     *req = &g->p.req;
     *opts = &g->p.opts;
     *resp = &g->resp;
@@ -609,7 +609,7 @@ int s3_get_ended(struct s3_get *g, int rc, struct perr *err, long *pause_ms)
                       g->what, g->at - g->off, g->end - g->off);
     if (final || g->tries >= S3_GET_TRIES)
         return -1;
-    *pause_ms = 100L * g->tries;
+    *pause_ms = retry_pause_ms(g->tries);
     return 1;
 }
 

@@ -276,8 +276,7 @@ static int run_uploads(struct transfer *t, const struct s3transfer_opts *o)
 
 struct slot {
     const struct task *k;
-    struct s3_get *g; /* NULL: free */
-    int fd;
+    struct s3_get *g;     /* NULL: free */
     uint64_t start_at_ms; /* > 0: waiting to try again from then */
     char *buf;
 };
@@ -287,7 +286,6 @@ struct downloads {
     struct http_parallel *p;
     struct slot slots[S3TRANSFER_MAX_JOBS];
     int nslots;
-    int active; /* slots with a download (in flight or waiting to retry) */
 };
 
 static void slot_failed(struct downloads *d, struct perr *err)
@@ -298,13 +296,12 @@ static void slot_failed(struct downloads *d, struct perr *err)
     }
 }
 
-static void slot_release(struct downloads *d, struct slot *sl)
+static void slot_release(struct slot *sl)
 {
     s3_get_free(sl->g);
     sl->g = NULL;
     sl->k = NULL;
     sl->start_at_ms = 0;
-    d->active--;
 }
 
 /* Sends the slot's next attempt. */
@@ -319,7 +316,7 @@ static void slot_send(struct downloads *d, struct slot *sl)
     if (s3_get_next(sl->g, &req, &opts, &resp, &err) < 0 ||
         http_parallel_add(d->p, req, opts, resp, sl, &err) < 0) {
         slot_failed(d, &err);
-        slot_release(d, sl);
+        slot_release(sl);
     }
 }
 
@@ -336,7 +333,6 @@ static void slot_start(struct downloads *d, struct slot *sl)
         return;
     }
     sl->k = k;
-    sl->fd = st->fd;
     sl->g = s3_get_new(&t->s3, t->bucket, &t->items[k->item].obj, st->fd, k->off, k->len, sl->buf,
                        GET_BUFFER);
     if (!sl->g) {
@@ -344,7 +340,6 @@ static void slot_start(struct downloads *d, struct slot *sl)
         slot_failed(d, &err);
         return;
     }
-    d->active++;
     slot_send(d, sl);
 }
 
@@ -362,13 +357,14 @@ static void on_get_done(void *ctx, void *tag, int rc, struct perr *err)
         return;
     }
     if (rc == 0 && ++st->done == st->parts) {
+        int fd = st->fd;
         st->fd = -1; /* finish_item closes it */
-        rc = finish_item(t, sl->k->item, sl->fd, err);
+        rc = finish_item(t, sl->k->item, fd, err);
         st->finished = rc == 0;
     }
     if (rc < 0)
         slot_failed(d, err);
-    slot_release(d, sl);
+    slot_release(sl);
 }
 
 static int run_downloads(struct transfer *t, const struct s3transfer_opts *o)
@@ -383,7 +379,6 @@ static int run_downloads(struct transfer *t, const struct s3transfer_opts *o)
     d.p = http_parallel_new();
     ok = d.p != NULL;
     for (int i = 0; i < d.nslots; i++) {
-        d.slots[i].fd = -1;
         d.slots[i].buf = malloc(GET_BUFFER);
         ok = ok && d.slots[i].buf;
     }
@@ -395,6 +390,7 @@ static int run_downloads(struct transfer *t, const struct s3transfer_opts *o)
      * the partial files. */
     while (!t->failed) {
         uint64_t now = now_ms(), wake = next_log;
+        bool busy = false;
         for (int i = 0; i < d.nslots && !t->failed; i++) {
             struct slot *sl = &d.slots[i];
             if (!sl->g && t->next < t->ntasks)
@@ -403,8 +399,9 @@ static int run_downloads(struct transfer *t, const struct s3transfer_opts *o)
                 slot_send(&d, sl);
             if (sl->g && sl->start_at_ms && sl->start_at_ms < wake)
                 wake = sl->start_at_ms;
+            busy = busy || sl->g;
         }
-        if (d.active == 0 || t->failed)
+        if (!busy || t->failed)
             break;
         (void)http_parallel_run(d.p, wake > now ? (long)(wake - now) : 0, on_get_done, &d);
         if (now_ms() >= next_log) {
