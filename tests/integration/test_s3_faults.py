@@ -521,6 +521,25 @@ def test_a_download_that_outlasts_five_seconds_logs_its_progress(init, tmp_path,
     assert leftovers(root) == []
 
 
+def test_a_failed_object_drops_the_downloads_in_flight(init, tmp_path, keys):
+    """b.bin fails for good (five 500s) while a.bin is in flight, held halfway by S3 and never
+    let go: the start stops with b.bin's error at once (a.bin is dropped, not waited for) and
+    leaves no partial file of either."""
+    root = tmp_path / "ml"
+    with FakeS3({"data/a.bin": os.urandom(MIB), "data/b.bin": os.urandom(MIB)},
+                faults={"get:data/b.bin": ["500"] * 5}, stall="get") as fake:
+        proc = start_job(init, root, fake, keys, inputs={"train": f"s3://{BUCKET}/data/"},
+                         command=["/bin/true"])
+        r = proc.wait(timeout=EXIT_TIMEOUT)
+        held = fake.stalled.is_set()
+        tries = len(fake.of("get", "data/b.bin"))
+    assert r.returncode == EXIT_BOOT_FAILURE, r
+    assert held, "a.bin was not in flight when b.bin failed"
+    assert tries == 5, tries
+    assert "b.bin" in r.err and "InternalError" in r.err, r
+    assert list((root / "input" / "data" / "train").rglob("*")) == [], "a partial file is left"
+
+
 def test_failed_and_throttled_parts_of_a_ranged_download_are_retried(init, tmp_path, keys):
     """A large object comes down as parallel byte ranges bound to its ETag; a 500, SlowDown
     throttling and connections dropped mid-body on some of those parts are retried (a dropped
